@@ -101,17 +101,18 @@ _FP_CMP = (
 
 def _int_alu() -> list:
     rows = [
-        instr(m, "scalar", "Integer ALU", op, "rd, rs1, rs2", _R, s, sem)
+        instr(m, "scalar", "Integer ALU", op, "rd, rs1, rs2", _R, s,
+              f"{sem}, where a = x[rs1] and b = x[rs2] (64-bit); never traps")
         for m, op, s, sem in _INT_RR
     ]
     rows += [
         instr(m, "scalar", "Integer ALU", op, "rd, rs1, imm", _I, s,
-              sem + "; imm is a signed 32-bit immediate")
+              f"{sem}, where a = x[rs1] and imm is a signed 32-bit immediate")
         for m, op, s, sem in _INT_RI
     ]  # fmt: skip
     rows += [
         instr(m, "scalar", "Integer ALU", op, "rd, rs1, imm", _SHAMT, s,
-              sem + "; imm is 0..63")
+              f"{sem}, where a = x[rs1] and imm is 0..63")
         for m, op, s, sem in _SHIFT_I
     ]  # fmt: skip
     rows.append(instr(
@@ -207,7 +208,8 @@ def _control() -> list:
 def _float() -> list:
     rr = (freg("fd", A), freg("fs1", B), freg("fs2", C))
     rows = [
-        instr(m, "scalar", "Scalar fp32", op, "fd, fs1, fs2", rr, s, sem)
+        instr(m, "scalar", "Scalar fp32", op, "fd, fs1, fs2", rr, s,
+              f"{sem}; a = f[fs1], b = f[fs2]")
         for m, op, s, sem in _FP_RR
     ]
     rows.append(instr(
@@ -260,7 +262,8 @@ def _csr() -> list:
     csr_field = Field("csr", Kind.CSR, IMM, 12)
     return [
         instr("csrr", "scalar", "CSRs", 0x68, "rd, csr", (xreg("rd", A), csr_field),
-              "read CSR", "rd = the CSR's value", ("illegal_instruction",)),
+              "read CSR", "rd = the CSR's 64-bit value (the CSR table lists them); an unknown "
+              "CSR number traps", ("illegal_instruction",)),
         instr("csrw", "scalar", "CSRs", 0x69, "csr, rs1", (csr_field, xreg("rs1", B)),
               "write CSR", "the CSR = x[rs1]; read-only or unknown CSRs trap",
               ("illegal_instruction",)),
