@@ -23,8 +23,7 @@ _SAMPLES = (
 def main() -> None:
     """Print instruction counts, a few encodings and the default machine's peaks."""
     counts = Counter(spec.engine for spec in INSTRUCTIONS)
-    print(f"J1: {len(INSTRUCTIONS)} instructions, {len(PSEUDOS)} pseudo-instructions, "
-          "64-bit words")  # fmt: skip
+    print(f"J1: {len(INSTRUCTIONS)} instructions, {len(PSEUDOS)} pseudo-instructions, 64-bit words")
     print("  " + ", ".join(f"{e} {counts[e]}" for e in CATEGORIES))
     print("\nSample encodings:")
     for label, mnemonic, values in _SAMPLES:

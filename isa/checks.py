@@ -103,8 +103,11 @@ def table_problems(rows: tuple[Instruction, ...], pseudos: tuple[Pseudo, ...]) -
                 continue  # computed expansion (li)
             if line.split()[0] not in real:
                 problems.append(f"pseudo {p.mnemonic} expands to unknown {line.split()[0]}")
-            problems += [f"pseudo {p.mnemonic}: unknown placeholder {n}"
-                         for n in _PLACEHOLDER.findall(line) if n not in names]  # fmt: skip
+            problems += [
+                f"pseudo {p.mnemonic}: unknown placeholder {n}"
+                for n in _PLACEHOLDER.findall(line)
+                if n not in names
+            ]
     return problems
 
 

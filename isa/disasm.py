@@ -49,8 +49,11 @@ def operand_text(f: Field, value: int, pc: int) -> str:
 
 def mnemonic_text(inst: Inst) -> str:
     """The mnemonic with the instruction's set flags as suffixes, in table order."""
-    flags = [f.name for f, v in zip(inst.spec.fields, inst.values, strict=True)
-             if f.kind is Kind.FLAG and v]  # fmt: skip
+    flags = [
+        f.name
+        for f, v in zip(inst.spec.fields, inst.values, strict=True)
+        if f.kind is Kind.FLAG and v
+    ]
     return ".".join([inst.spec.mnemonic, *flags])
 
 

@@ -1,7 +1,7 @@
 """Generate docs/isa.md, the J1 instruction-set manual, from the table and the default machine.
 
-    python -m isa.docgen            # rewrite docs/isa.md
-    python -m isa.docgen --check    # exit 1 if docs/isa.md is stale (CI and the tests run this)
+python -m isa.docgen            # rewrite docs/isa.md
+python -m isa.docgen --check    # exit 1 if docs/isa.md is stale (CI and the tests run this)
 """
 
 from __future__ import annotations
@@ -48,17 +48,23 @@ def throughput(spec: Instruction, m: Machine) -> str:
     """The engine's rate on machine `m`, as the timing model uses it."""
     match spec.engine:
         case "dma":
-            return (f"{m.dma.bytes_per_cycle} B/cycle ({m.dram.bytes_per_cycle} B/cycle when a "
-                    f"side is DRAM), plus {m.dma.latency_cycles} cycles per transfer and "
-                    f"{m.dram.latency_cycles} more when it touches DRAM")  # fmt: skip
+            return (
+                f"{m.dma.bytes_per_cycle} B/cycle ({m.dram.bytes_per_cycle} B/cycle when a "
+                f"side is DRAM), plus {m.dma.latency_cycles} cycles per transfer and "
+                f"{m.dram.latency_cycles} more when it touches DRAM"
+            )
         case "matrix":
             rates = ", ".join(f"{k} {v}" for k, v in m.matrix.macs_per_cycle.items())
-            return (f"MACs per cycle: {rates}; plus {m.matrix.fill_latency_cycles} cycles "
-                    "to fill the array")  # fmt: skip
+            return (
+                f"MACs per cycle: {rates}; plus {m.matrix.fill_latency_cycles} cycles "
+                "to fill the array"
+            )
         case "vector" | "activation":
             unit = m.vector if spec.engine == "vector" else m.activation
-            return (f"{unit.elements_per_cycle} elements/cycle, {unit.latency_cycles} cycles "
-                    "fixed cost per instruction")  # fmt: skip
+            return (
+                f"{unit.elements_per_cycle} elements/cycle, {unit.latency_cycles} cycles "
+                "fixed cost per instruction"
+            )
         case _:
             return "issued and executed by the front end, one instruction per cycle"
 
@@ -100,8 +106,7 @@ def front_matter(m: Machine) -> list[str]:
         f"J1 has {len(INSTRUCTIONS)} instructions and {len(PSEUDOS)} pseudo-instructions. "
         "Every instruction is one 64-bit little-endian word.",
         "",
-        *_table(["engine", "instructions"],
-                [[e, counts[e]] for e in registers.CATEGORIES]),  # fmt: skip
+        *_table(["engine", "instructions"], [[e, counts[e]] for e in registers.CATEGORIES]),
         "## Instruction word",
         "",
         "```",
@@ -113,26 +118,41 @@ def front_matter(m: Machine) -> list[str]:
         "",
         "## Registers",
         "",
-        *_table(["file", "names", "notes"], [
-            ["integer", "x0–x31", "64-bit; x0 reads 0. ABI names: "
-             + ", ".join(f"{n}=x{i}" for i, n in enumerate(registers.XREG_ABI))],
-            ["fp32", "f0–f31", "IEEE binary32"],
-            ["tile descriptors", "d0–d31", "base, rows, cols, dtype, stride, depth, plane"],
-            ["semaphores", "sem0–sem31", "counting; see `signal` / `wait`"],
-        ]),  # fmt: skip
+        *_table(
+            ["file", "names", "notes"],
+            [
+                [
+                    "integer",
+                    "x0–x31",
+                    "64-bit; x0 reads 0. ABI names: "
+                    + ", ".join(f"{n}=x{i}" for i, n in enumerate(registers.XREG_ABI)),
+                ],
+                ["fp32", "f0–f31", "IEEE binary32"],
+                ["tile descriptors", "d0–d31", "base, rows, cols, dtype, stride, depth, plane"],
+                ["semaphores", "sem0–sem31", "counting; see `signal` / `wait`"],
+            ],
+        ),
         "Engines (operand of `signal` / `wait`): "
-        + ", ".join(f"`{e}`={i}" for i, e in enumerate(registers.ENGINES)) + ".",
+        + ", ".join(f"`{e}`={i}" for i, e in enumerate(registers.ENGINES))
+        + ".",
         "",
-        *_table(["CSR", "number", "access", "meaning"],
-                [[c.name, f"{c.number:#x}", "rw" if c.writable else "ro", c.summary]
-                 for c in registers.CSRS]),  # fmt: skip
+        *_table(
+            ["CSR", "number", "access", "meaning"],
+            [
+                [c.name, f"{c.number:#x}", "rw" if c.writable else "ro", c.summary]
+                for c in registers.CSRS
+            ],
+        ),
         "## Memory map",
         "",
-        *_table(["region", "base", f"size on {m.name}"], [
-            ["dram", f"{memmap.DRAM_BASE:#x}", f"{m.dram.size_bytes:,} B"],
-            ["sram", f"{memmap.SRAM_BASE:#x}", f"{m.sram.size_bytes:,} B"],
-            ["acc", f"{memmap.ACC_BASE:#x}", f"{m.acc.size_bytes:,} B"],
-        ]),  # fmt: skip
+        *_table(
+            ["region", "base", f"size on {m.name}"],
+            [
+                ["dram", f"{memmap.DRAM_BASE:#x}", f"{m.dram.size_bytes:,} B"],
+                ["sram", f"{memmap.SRAM_BASE:#x}", f"{m.sram.size_bytes:,} B"],
+                ["acc", f"{memmap.ACC_BASE:#x}", f"{m.acc.size_bytes:,} B"],
+            ],
+        ),
         "## Data types",
         "",
         *[f"- {t.summary}" for t in dtypes.DTYPES],
@@ -148,8 +168,14 @@ def front_matter(m: Machine) -> list[str]:
 
 def machine_section(m: Machine) -> list[str]:
     """Every figure of the default machine with its source."""
-    rows = [[f"`{k}`", f"{v:,}" if isinstance(v, int) else f"{v:g}",
-             " ".join(m.figure_sources[k].split())] for k, v in m.figures.items()]  # fmt: skip
+    rows = [
+        [
+            f"`{k}`",
+            f"{v:,}" if isinstance(v, int) else f"{v:g}",
+            " ".join(m.figure_sources[k].split()),
+        ]
+        for k, v in m.figures.items()
+    ]
     peaks = ", ".join(f"{k} {v / 1e12:.1f}" for k, v in m.peak_flops_by_dtype.items())
     return [
         f"## Machine `{m.name}`",
@@ -163,9 +189,14 @@ def machine_section(m: Machine) -> list[str]:
 
 def pseudo_section() -> list[str]:
     """The pseudo-instruction table."""
-    rows = [[f"`{p.mnemonic} {p.syntax}`".replace(" `", "`"),
-             "<br>".join(f"`{line}`" for line in p.expansion), p.summary]
-            for p in PSEUDOS]  # fmt: skip
+    rows = [
+        [
+            f"`{p.mnemonic} {p.syntax}`".replace(" `", "`"),
+            "<br>".join(f"`{line}`" for line in p.expansion),
+            p.summary,
+        ]
+        for p in PSEUDOS
+    ]
     return ["## Pseudo-instructions", "", *_table(["syntax", "expands to", "meaning"], rows)]
 
 
@@ -178,9 +209,11 @@ def render(machine: Machine | None = None) -> str:
     for spec in INSTRUCTIONS:
         groups.setdefault(spec.group, []).append(spec)
     lines += ["## Instructions", ""]
-    lines += [f"- [{g}](#{g.lower().replace(' ', '-').replace(',', '')}): "
-              + ", ".join(f"`{s.mnemonic}`" for s in specs)
-              for g, specs in groups.items()]  # fmt: skip
+    lines += [
+        f"- [{g}](#{g.lower().replace(' ', '-').replace(',', '')}): "
+        + ", ".join(f"`{s.mnemonic}`" for s in specs)
+        for g, specs in groups.items()
+    ]
     lines.append("")
     for group, specs in groups.items():
         lines += [f"## {group}", ""]

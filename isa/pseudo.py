@@ -12,10 +12,18 @@ _X, _F, _D, _T, _I = Kind.XREG, Kind.FREG, Kind.DREG, Kind.OFFSET, Kind.IMM
 
 # mnemonic, syntax with kinds, expansion lines, summary
 _ROWS = (
-    ("li", (("rd", _X), ("value", _I)), ("<li_sequence>",),
-     "load any 64-bit constant (1 or 2 instructions: addi | lui | lui + addi)"),
-    ("la", (("rd", _X), ("target", _T)), ("auipc {rd}, {target}",),
-     "load the address of a label, pc-relative"),
+    (
+        "li",
+        (("rd", _X), ("value", _I)),
+        ("<li_sequence>",),
+        "load any 64-bit constant (1 or 2 instructions: addi | lui | lui + addi)",
+    ),
+    (
+        "la",
+        (("rd", _X), ("target", _T)),
+        ("auipc {rd}, {target}",),
+        "load the address of a label, pc-relative",
+    ),
     ("mv", (("rd", _X), ("rs", _X)), ("addi {rd}, {rs}, 0",), "copy a register"),
     ("not", (("rd", _X), ("rs", _X)), ("xori {rd}, {rs}, -1",), "bitwise not"),
     ("neg", (("rd", _X), ("rs", _X)), ("sub {rd}, zero, {rs}",), "negate"),
@@ -32,21 +40,40 @@ _ROWS = (
     ("bgez", (("rs", _X), ("target", _T)), ("bge {rs}, zero, {target}",), "branch if >= 0"),
     ("blez", (("rs", _X), ("target", _T)), ("bge zero, {rs}, {target}",), "branch if <= 0"),
     ("bgtz", (("rs", _X), ("target", _T)), ("blt zero, {rs}, {target}",), "branch if > 0"),
-    ("bgt", (("rs1", _X), ("rs2", _X), ("target", _T)), ("blt {rs2}, {rs1}, {target}",),
-     "branch if greater (signed)"),
-    ("ble", (("rs1", _X), ("rs2", _X), ("target", _T)), ("bge {rs2}, {rs1}, {target}",),
-     "branch if less or equal (signed)"),
-    ("bgtu", (("rs1", _X), ("rs2", _X), ("target", _T)), ("bltu {rs2}, {rs1}, {target}",),
-     "branch if greater (unsigned)"),
-    ("bleu", (("rs1", _X), ("rs2", _X), ("target", _T)), ("bgeu {rs2}, {rs1}, {target}",),
-     "branch if less or equal (unsigned)"),
+    (
+        "bgt",
+        (("rs1", _X), ("rs2", _X), ("target", _T)),
+        ("blt {rs2}, {rs1}, {target}",),
+        "branch if greater (signed)",
+    ),
+    (
+        "ble",
+        (("rs1", _X), ("rs2", _X), ("target", _T)),
+        ("bge {rs2}, {rs1}, {target}",),
+        "branch if less or equal (signed)",
+    ),
+    (
+        "bgtu",
+        (("rs1", _X), ("rs2", _X), ("target", _T)),
+        ("bltu {rs2}, {rs1}, {target}",),
+        "branch if greater (unsigned)",
+    ),
+    (
+        "bleu",
+        (("rs1", _X), ("rs2", _X), ("target", _T)),
+        ("bgeu {rs2}, {rs1}, {target}",),
+        "branch if less or equal (unsigned)",
+    ),
     ("fmv", (("fd", _F), ("fs", _F)), ("fsgnj {fd}, {fs}, {fs}",), "copy an fp32 register"),
     ("fneg", (("fd", _F), ("fs", _F)), ("fsgnjn {fd}, {fs}, {fs}",), "negate fp32"),
     ("fabs", (("fd", _F), ("fs", _F)), ("fsgnjx {fd}, {fs}, {fs}",), "fp32 absolute value"),
-    ("vcausal", (("dd", _D), ("ds", _D), ("rs", _X), ("fs", _F)),
-     ("vmask {dd}, {ds}, {rs}, 1, -1, {fs}",),
-     "causal mask: keep ds[i, j] where j <= i + x[rs], else f[fs]"),
-)  # fmt: skip
+    (
+        "vcausal",
+        (("dd", _D), ("ds", _D), ("rs", _X), ("fs", _F)),
+        ("vmask {dd}, {ds}, {rs}, 1, -1, {fs}",),
+        "causal mask: keep ds[i, j] where j <= i + x[rs], else f[fs]",
+    ),
+)
 
 PSEUDOS: tuple[Pseudo, ...] = tuple(
     Pseudo(

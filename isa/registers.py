@@ -11,11 +11,39 @@ LOOP_DEPTH = 4  #: hardware-loop nesting levels
 
 # RISC-V's ABI names: J1's scalar front end is RISC-V-shaped, so kernel writers read it at a glance.
 XREG_ABI = (
-    "zero", "ra", "sp", "gp", "tp", "t0", "t1", "t2",
-    "s0", "s1", "a0", "a1", "a2", "a3", "a4", "a5",
-    "a6", "a7", "s2", "s3", "s4", "s5", "s6", "s7",
-    "s8", "s9", "s10", "s11", "t3", "t4", "t5", "t6",
-)  # fmt: skip
+    "zero",
+    "ra",
+    "sp",
+    "gp",
+    "tp",
+    "t0",
+    "t1",
+    "t2",
+    "s0",
+    "s1",
+    "a0",
+    "a1",
+    "a2",
+    "a3",
+    "a4",
+    "a5",
+    "a6",
+    "a7",
+    "s2",
+    "s3",
+    "s4",
+    "s5",
+    "s6",
+    "s7",
+    "s8",
+    "s9",
+    "s10",
+    "s11",
+    "t3",
+    "t4",
+    "t5",
+    "t6",
+)
 
 XREG_NAMES: dict[str, int] = {f"x{i}": i for i in range(N_XREGS)}
 XREG_NAMES.update({name: i for i, name in enumerate(XREG_ABI)})

@@ -11,8 +11,14 @@ from __future__ import annotations
 from isa.table.formats import IMM, A, B, C, D, F, dreg, freg, instr
 
 _G = "Activation unit"
-_TRAPS = ("out_of_bounds", "misaligned", "bad_memory", "tile_too_large", "bad_dtype",
-          "shape_mismatch")  # fmt: skip
+_TRAPS = (
+    "out_of_bounds",
+    "misaligned",
+    "bad_memory",
+    "tile_too_large",
+    "bad_dtype",
+    "shape_mismatch",
+)
 
 # function code, name, y = f(t), notes on edge cases
 FUNCTIONS = (
@@ -22,15 +28,19 @@ FUNCTIONS = (
     (3, "tanh", "tanh(t)", ""),
     (4, "sigmoid", "1 / (1 + e**-t)", ""),
     (5, "gelu", "t/2 * (1 + erf(t / sqrt(2)))", "the exact erf form (BERT, MiniLM)"),
-    (6, "gelu_tanh", "t/2 * (1 + tanh(sqrt(2/pi) * (t + 0.044715 t**3)))",
-     "the tanh approximation (GPT-2)"),
+    (
+        6,
+        "gelu_tanh",
+        "t/2 * (1 + tanh(sqrt(2/pi) * (t + 0.044715 t**3)))",
+        "the tanh approximation (GPT-2)",
+    ),
     (7, "silu", "t / (1 + e**-t)", "SiLU / swish (Llama's SwiGLU gate)"),
     (8, "rsqrt", "1 / sqrt(t)", "rsqrt(+0) = +Inf, negative t gives NaN"),
     (9, "recip", "1 / t", "1/0 is a signed Inf"),
     (10, "sqrt", "sqrt(t)", "negative t gives NaN"),
     (11, "square", "t * t", ""),
     (12, "relu", "max(t, 0)", "NaN stays NaN"),
-)  # fmt: skip
+)
 
 _T = (
     "t = fp32(fp32(scale * s) + bias) with s = ds[i, j] widened to fp32 (two roundings); "
@@ -52,9 +62,15 @@ _FORMS = (
     ("", 0xC0, "fbias", (freg("fbias", D),), "bias = f[fbias]", False),
     (".sum", 0xC1, "fbias", (freg("fbias", D), dreg("dsum", IMM)), "bias = f[fbias]", True),
     (".col", 0xC2, "dbias", (dreg("dbias", D),), "bias = dbias[i, 0] (rows x 1)", False),
-    (".col.sum", 0xC3, "dbias", (dreg("dbias", D), dreg("dsum", IMM)),
-     "bias = dbias[i, 0] (rows x 1)", True),
-)  # fmt: skip
+    (
+        ".col.sum",
+        0xC3,
+        "dbias",
+        (dreg("dbias", D), dreg("dsum", IMM)),
+        "bias = dbias[i, 0] (rows x 1)",
+        True,
+    ),
+)
 
 
 def _rows() -> list:
@@ -68,12 +84,20 @@ def _rows() -> list:
                 + (_SUM if has_sum else "")
                 + _ON_CHIP
             )
-            rows.append(instr(
-                f"act.{name}{suffix}", "activation", _G, opcode, syntax,
-                (dreg("dd", A), dreg("ds", B), freg("fscale", C), *extra),
-                f"{name}(scale * x + bias)" + (" with row sums" if has_sum else ""),
-                semantics, _TRAPS, funct=((F, 4, code),),
-            ))  # fmt: skip
+            rows.append(
+                instr(
+                    f"act.{name}{suffix}",
+                    "activation",
+                    _G,
+                    opcode,
+                    syntax,
+                    (dreg("dd", A), dreg("ds", B), freg("fscale", C), *extra),
+                    f"{name}(scale * x + bias)" + (" with row sums" if has_sum else ""),
+                    semantics,
+                    _TRAPS,
+                    funct=((F, 4, code),),
+                )
+            )
     return rows
 
 

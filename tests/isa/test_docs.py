@@ -26,8 +26,9 @@ def test_encoding_diagram_covers_all_64_bits():
     for spec in INSTRUCTIONS:
         segments = docgen.encoding_segments(spec)
         assert segments[0][0] == 63 and segments[-1][1] == 0
-        for (_, lo), (hi, _) in zip([s[:2] for s in segments], [s[:2] for s in segments[1:]],
-                                    strict=False):  # fmt: skip
+        for (_, lo), (hi, _) in zip(
+            [s[:2] for s in segments], [s[:2] for s in segments[1:]], strict=False
+        ):
             assert hi == lo - 1
 
 

@@ -66,9 +66,26 @@ def run_li(value):
 
 
 @settings(max_examples=3000)
-@given(st.one_of(st.integers(-(1 << 63), MASK64), st.sampled_from(
-    [0, 1, -1, 2**31 - 1, 2**31, -(2**31), -(2**31) - 1, 2**32, 2**63, MASK64, 0x7FFF_FFFF_8000_0000]
-)))  # fmt: skip
+@given(
+    st.one_of(
+        st.integers(-(1 << 63), MASK64),
+        st.sampled_from(
+            [
+                0,
+                1,
+                -1,
+                2**31 - 1,
+                2**31,
+                -(2**31),
+                -(2**31) - 1,
+                2**32,
+                2**63,
+                MASK64,
+                0x7FFF_FFFF_8000_0000,
+            ]
+        ),
+    )
+)
 def test_li_reaches_every_64_bit_value_in_at_most_two_instructions(value):
     assert run_li(value) == value & MASK64
     assert len(li_sequence(value)) <= 2
@@ -90,10 +107,16 @@ def test_hi_lo_split_recombines(value):
 
 def test_fimm_disassembles_to_a_literal_that_reads_back():
     spec = isa.BY_MNEMONIC["fli"]
-    for bits, text in [(0x3F800000, "1.0"), (0x3DCCCCCD, "0.1"), (0x7F800000, "inf"),
-                       (0xFF800000, "-inf"), (0x7FC00000, "nan"), (0x00000001, "1e-45")]:
+    for bits, text in [
+        (0x3F800000, "1.0"),
+        (0x3DCCCCCD, "0.1"),
+        (0x7F800000, "inf"),
+        (0xFF800000, "-inf"),
+        (0x7FC00000, "nan"),
+        (0x00000001, "1e-45"),
+    ]:
         inst = isa.decode(isa.encode(spec, {"fd": 3, "value": bits}))
-        assert isa.disassemble(inst) == f"fli f3, {text}"  # fmt: skip
+        assert isa.disassemble(inst) == f"fli f3, {text}"
 
 
 def test_every_operand_kind_appears():

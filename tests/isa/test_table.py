@@ -56,8 +56,12 @@ def test_every_instruction_is_documented(spec):
 
 def test_no_pair_of_encodings_overlaps():
     rows = isa.INSTRUCTIONS
-    clashes = [(a.mnemonic, b.mnemonic) for i, a in enumerate(rows) for b in rows[i + 1 :]
-               if overlaps(a, b)]  # fmt: skip
+    clashes = [
+        (a.mnemonic, b.mnemonic)
+        for i, a in enumerate(rows)
+        for b in rows[i + 1 :]
+        if overlaps(a, b)
+    ]
     assert clashes == []
 
 
@@ -69,14 +73,38 @@ def test_overlap_check_catches_a_duplicate_opcode():
 
 
 def test_row_check_catches_overlapping_fields_and_bad_syntax():
-    bad = instr("bad", "scalar", "x", 0xEE, "rd, rs1", (xreg("rd", A), xreg("rs1", A)), "s",
-                "semantics long enough")  # fmt: skip
+    bad = instr(
+        "bad",
+        "scalar",
+        "x",
+        0xEE,
+        "rd, rs1",
+        (xreg("rd", A), xreg("rs1", A)),
+        "s",
+        "semantics long enough",
+    )
     assert any("overlaps another field" in p for p in row_problems(bad))
-    bad = instr("bad", "scalar", "x", 0xEE, "rd", (xreg("rd", A), xreg("rs1", B)), "s",
-                "semantics long enough")  # fmt: skip
+    bad = instr(
+        "bad",
+        "scalar",
+        "x",
+        0xEE,
+        "rd",
+        (xreg("rd", A), xreg("rs1", B)),
+        "s",
+        "semantics long enough",
+    )
     assert any("does not name exactly" in p for p in row_problems(bad))
-    bad = instr("bad", "vector", "x", 0xEE, "dd, imm", (dreg("dd", A), imm(lo=40)), "s",
-                "semantics long enough")  # fmt: skip
+    bad = instr(
+        "bad",
+        "vector",
+        "x",
+        0xEE,
+        "dd, imm",
+        (dreg("dd", A), imm(lo=40)),
+        "s",
+        "semantics long enough",
+    )
     assert any("outside the 64-bit word" in p for p in row_problems(bad))
     bad = instr("bad", "warp", "x", 0x00, "", (), "s", "semantics", ("no_such_trap",))
     problems = " ".join(row_problems(bad))
