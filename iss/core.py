@@ -1,0 +1,208 @@
+"""The run loop: load a program, execute translated blocks, stop precisely.
+
+`Core` ties the state, the block translator, the engine executor and the timing model
+together. It knows no instruction: the templates and the semantics registry do.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+import traceback
+from collections.abc import Callable
+
+from isa import disassemble
+from isa.elf import Program
+from isa.machine import Machine
+from isa.memmap import DRAM_BASE
+from isa.registers import CSR_BY_NUMBER, XREG_NAMES
+from iss.errors import LimitReached, Trap
+from iss.executor import Executor
+from iss.state import MachineState
+from iss.timing import TimingModel
+from iss.translate import HALTED, Block, Translator
+
+_TIME_CHECK_EVERY = 1024  #: blocks between wall-clock checks
+
+
+class LoadError(ValueError):
+    """A program does not fit the machine it is loaded on."""
+
+
+class Core:
+    """One J1 core running one program."""
+
+    def __init__(self, machine: Machine, program: Program, *, record_events: bool = False,
+                 output: Callable[[str], None] | None = None, race=None) -> None:  # fmt: skip
+        self.machine, self.program = machine, program
+        self.state = MachineState(machine)
+        self.timing = TimingModel(machine, record_events)
+        self.output = output or (lambda text: print(text, file=sys.stdout))
+        self.executor = Executor(self.state, self.timing, self.output, race)
+        self.race = race
+        self.lines = {entry.address: entry for entry in program.lines}
+        self._load()
+        self.translator = Translator(
+            fetch=lambda pc: self.state.memory.load(pc, 8, False),
+            in_text=lambda pc: self.text[0] <= pc < self.text[1],
+            call_engine=self.executor,
+            bindings={
+                **self._memory_bindings(),
+                "csr_read": self._csr_read, "csr_write": self._csr_write,
+                "loop_enter": _loop_enter, "halt": self._halt,
+            },
+        )  # fmt: skip
+        self._find_loop_ends()
+
+    # -- loading --------------------------------------------------------------------------
+    def _load(self) -> None:
+        memory = self.state.memory
+        for section in self.program.sections:
+            if section.length == 0:
+                continue
+            try:
+                memory.locate(section.address, section.length)
+            except Trap as e:
+                raise LoadError(f"section {section.name} does not fit {self.machine.name}: "
+                                f"{e.reason}") from None  # fmt: skip
+            if not section.nobits:
+                memory.write_bytes(section.address, section.data)
+        text = self.program.section(".text")
+        self.text = (text.address, text.address + text.length) if text else (0, 0)
+        memory.readonly = self.text
+        self.state.pc = self.program.entry
+        # the stack grows down from the top of DRAM
+        self.state.X[XREG_NAMES["sp"]] = DRAM_BASE + memory.sizes["dram"]
+
+    def _find_loop_ends(self) -> None:
+        """Hardware-loop end addresses: blocks must not run past them."""
+        from isa import EncodingError, decode
+
+        for pc in range(self.text[0], self.text[1], 8):
+            try:
+                inst = decode(self.state.memory.load(pc, 8, False))
+            except EncodingError:
+                continue
+            if inst.spec.mnemonic in ("loop", "loopi"):
+                self.translator.loop_ends.add((pc + inst["target"]) & (2**64 - 1))
+
+    # -- helpers bound into the generated code ------------------------------------------------
+    def _memory_bindings(self) -> dict[str, Callable]:
+        """Scalar load/store for the templates; with a race detector, ones that report."""
+        memory, race = self.state.memory, self.race
+        if race is None:
+            return {"load": memory.load, "store": memory.store}
+
+        def load(address: int, nbytes: int, signed: bool, pc: int) -> int:
+            value = memory.load(address, nbytes, signed)
+            name, _, offset = memory.locate(address, nbytes)
+            race.scalar_access(name, offset, offset + nbytes, False, pc)
+            return value
+
+        def store(address: int, nbytes: int, value: int, pc: int) -> None:
+            memory.store(address, nbytes, value)
+            name, _, offset = memory.locate(address, nbytes)
+            race.scalar_access(name, offset, offset + nbytes, True, pc)
+
+        return {"load": load, "store": store}
+
+    def _csr_read(self, state: MachineState, number: int, index: int) -> int:
+        csr = CSR_BY_NUMBER.get(number)
+        if csr is None:
+            raise Trap("illegal_instruction", f"unknown CSR {number:#x}")
+        instret = state.instret + index
+        values = {
+            "cycle": self.timing.issue_cycle(instret), "instret": instret,
+            "lcount": state.loops[-1][2] if state.loops else 0, "ldepth": len(state.loops),
+            "scratch": state.scratch,
+        }  # fmt: skip
+        return values[csr.name]
+
+    def _csr_write(self, state: MachineState, number: int, value: int) -> None:
+        csr = CSR_BY_NUMBER.get(number)
+        if csr is None or not csr.writable:
+            what = "unknown" if csr is None else "read-only"
+            raise Trap("illegal_instruction", f"write to {what} CSR {number:#x}")
+        state.scratch = value
+
+    def _halt(self, state: MachineState) -> None:
+        self.timing.barrier(state.instret)
+        state.halted = True
+        state.exit_code = state.x(XREG_NAMES["a0"])
+
+    # -- running --------------------------------------------------------------------------
+    def run(self, max_steps: int | None = None, timeout: float | None = None,
+            stop_at: Callable[[int], bool] | None = None) -> None:  # fmt: skip
+        """Run until `halt`, a trap (raised, state intact), or a limit (LimitReached)."""
+        state, translator = self.state, self.translator
+        X, F, D = state.X, state.F, state.D
+        deadline = None if timeout is None else time.monotonic() + timeout
+        pc, blocks = state.pc, 0
+        while not state.halted:
+            left = None if max_steps is None else max_steps - state.instret
+            if left is not None and left <= 0:
+                state.pc = pc
+                raise LimitReached("step", f"{max_steps} instructions executed")
+            blk = translator.block(pc)
+            if left is not None and not blk.loops_back and blk.length > left:
+                blk = translator.block(pc, single=True)
+            state.budget = 1 << 62 if left is None else max(1, left // blk.length)
+            try:
+                pc = blk.fn(X, F, D, state)
+            except Trap as trap:
+                self._locate(trap, blk)
+                raise
+            if pc == HALTED:
+                break
+            if state.loops and pc == state.loops[-1][1]:
+                pc = _loop_back(state, pc)
+            state.pc = pc
+            blocks += 1
+            checking = deadline is not None and blocks % _TIME_CHECK_EVERY == 0
+            if checking and time.monotonic() > deadline:
+                raise LimitReached("time", f"{timeout} s of wall-clock time")
+        state.pc = pc if pc != HALTED else state.pc
+
+    def _locate(self, trap: Trap, blk: Block) -> None:
+        """Point the trap (and the state) at the faulting instruction of `blk`."""
+        index = 0
+        for frame, lineno in traceback.walk_tb(trap.__traceback__):
+            if frame.f_code is blk.code:
+                index = blk.line_index.get(lineno, 0)
+        pc = blk.pcs[index]
+        trap.pc = pc
+        self.state.pc = pc
+        self.state.instret += index
+        word = self.state.memory.load(pc, 8, False) if self.text[0] <= pc < self.text[1] else 0
+        try:
+            from isa import decode
+
+            trap.instruction = disassemble(decode(word), pc)
+        except Exception:  # an undecodable word is itself the trap being reported
+            trap.instruction = f".dword {word:#018x}"
+        entry = self.lines.get(pc)
+        if entry is not None:
+            trap.location = f"{entry.file}:{entry.line}"
+
+
+def _loop_enter(state: MachineState, pc: int, count: int, end: int) -> int:
+    """`loop`/`loopi`: push a hardware loop, or skip the body for a zero count."""
+    if end <= pc + 8:
+        raise Trap("loop_error", f"loop body at {pc + 8:#x} is empty")
+    if count == 0:
+        return end
+    if len(state.loops) >= 4:
+        raise Trap("loop_error", "hardware loops nest deeper than 4")
+    state.loops.append([pc + 8, end, count])
+    return pc + 8
+
+
+def _loop_back(state: MachineState, pc: int) -> int:
+    """At a loop end: start the next iteration, or retire finished loops (inner first)."""
+    while state.loops and pc == state.loops[-1][1]:
+        loop = state.loops[-1]
+        if loop[2] > 1:
+            loop[2] -= 1
+            return loop[0]
+        state.loops.pop()
+    return pc

@@ -1,0 +1,129 @@
+"""What an engine's semantics function sees: `EngineOp`, one executing engine instruction.
+
+Semantics functions (`def vadd(op): ...`) read their operands through `op` — tiles as NumPy
+views with every ISA check applied, scalar registers as values — and write results into the
+views `op.out(...)` returns. `op` records which bytes were read and written in which memory
+and how much work was done; the timing, energy and race models read that record and never
+look inside the semantics.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from isa import dtypes
+from isa.encoding import Inst
+from iss import tiles
+from iss.errors import Trap
+from iss.tiles import Desc
+
+if TYPE_CHECKING:
+    from iss.state import MachineState
+
+#: memories each engine may address with its tile operands
+ENGINE_MEMORIES = {
+    "dma": frozenset({"dram", "sram", "acc"}),
+    "matrix": frozenset({"sram", "acc"}),
+    "vector": frozenset({"sram", "acc"}),
+    "activation": frozenset({"sram", "acc"}),
+    "system": frozenset({"dram", "sram", "acc"}),
+}
+
+
+@dataclass
+class Access:
+    """One byte range an instruction touched: memory, [lo, hi) offsets, and how."""
+
+    memory: str
+    lo: int
+    hi: int
+    write: bool
+    nbytes: int  #: bytes actually moved (a strided tile moves less than hi - lo)
+
+
+@dataclass
+class EngineOp:
+    """One engine instruction being executed, with its record of accesses and work."""
+
+    state: MachineState
+    inst: Inst
+    pc: int
+    engine: str
+    accesses: list[Access] = field(default_factory=list)
+    work: int = 0  #: MACs (matrix) or elements (vector, activation); bytes for DMA
+    work_dtype: str | None = None  #: the dtype that sets the matrix unit's rate
+    shape: tuple[int, ...] = ()  #: (M, K, N) of a matrix multiply, for the timing model
+
+    # -- operands ---------------------------------------------------------------------------
+    def desc(self, name: str) -> Desc:
+        """The descriptor named by operand `name`."""
+        return self.state.D[self.inst[name]]
+
+    def x(self, name: str) -> int:
+        """Integer register operand as a signed 64-bit value."""
+        v = self.state.X[self.inst[name]]
+        return v - (1 << 64) if v >> 63 else v
+
+    def f(self, name: str) -> np.float32:
+        """fp32 register operand."""
+        return np.uint32(self.state.F[self.inst[name]]).view(np.float32)
+
+    def imm(self, name: str) -> int:
+        """Immediate operand."""
+        return self.inst[name]
+
+    def flag(self, name: str) -> bool:
+        """Whether the flag suffix `name` is set."""
+        return bool(self.inst[name])
+
+    # -- tiles --------------------------------------------------------------------------------
+    def tile(
+        self,
+        name: str,
+        *,
+        write: bool = False,
+        max_rows: int | None = tiles.MAX_ROWS,
+        desc: Desc | None = None,
+    ) -> np.ndarray:
+        """The tile of descriptor operand `name` as a view; 2-D unless the engine is DMA.
+
+        Checks the memory is one this engine may use, the row limit (compute engines) and
+        depth 1 (compute engines); records the access.
+        """
+        d = desc if desc is not None else self.desc(name)
+        if self.engine != "dma":
+            if d.depth != 1:
+                raise Trap("tile_too_large", f"{name}: depth {d.depth}; only DMA tiles are 3-D")
+            if max_rows is not None and d.rows > max_rows:
+                raise Trap("tile_too_large", f"{name}: {d.rows} rows, at most {max_rows}")
+        array, memory, offset = tiles.view(self.state.memory, d)
+        if memory not in ENGINE_MEMORIES[self.engine]:
+            raise Trap(
+                "bad_memory", f"{name}: {self.engine} cannot use {memory} (tile {d.describe()})"
+            )
+        nbytes = d.depth * d.rows * d.row_bytes
+        self.accesses.append(Access(memory, offset, offset + tiles.extent(d), write, nbytes))
+        return array if self.engine == "dma" else array[0]
+
+    def out(self, name: str, **kw) -> np.ndarray:
+        """The destination tile of operand `name` (a writable view)."""
+        return self.tile(name, write=True, **kw)
+
+    def dtype(self, name: str) -> dtypes.DType:
+        """The element type of descriptor operand `name`."""
+        return self.desc(name).type
+
+    def count(self, work: int, dtype: str | None = None) -> None:
+        """Record the instruction's work (MACs or elements) for the timing and energy model."""
+        self.work += work
+        if dtype is not None:
+            self.work_dtype = dtype
+
+
+def need(condition: bool, kind: str, reason: str) -> None:
+    """Raise Trap(kind, reason) unless `condition` holds: keeps semantics functions flat."""
+    if not condition:
+        raise Trap(kind, reason)

@@ -1,0 +1,77 @@
+"""The three J1 memories as NumPy byte arrays, and bounds-checked access to them.
+
+DRAM is allocated with np.zeros, which the OS backs lazily: a 1 GiB DRAM costs only the
+pages a program touches. Addresses follow isa.memmap: each memory sits in its own 4 GiB
+window, and an access must lie wholly inside one memory.
+"""
+
+from __future__ import annotations
+
+import struct
+
+import numpy as np
+
+from isa.machine import Machine
+from isa.memmap import REGION_SPAN, REGIONS
+from iss.errors import Trap
+
+# width in bytes -> (unsigned, signed) little-endian struct formats
+_FORMATS = {
+    n: (struct.Struct("<" + u), struct.Struct("<" + s))
+    for n, u, s in ((1, "B", "b"), (2, "H", "h"), (4, "I", "i"), (8, "Q", "q"))
+}
+
+
+class Memory:
+    """DRAM, SRAM and accumulator memory of one machine."""
+
+    def __init__(self, machine: Machine) -> None:
+        self.sizes = {
+            "dram": machine.dram.size_bytes,
+            "sram": machine.sram.size_bytes,
+            "acc": machine.acc.size_bytes,
+        }
+        self.arrays = {name: np.zeros(size, dtype=np.uint8) for name, size in self.sizes.items()}
+        self.dram = self.arrays["dram"]
+        self.readonly: tuple[int, int] = (0, 0)  #: [start, end) of .text, write-protected
+
+    def locate(self, address: int, nbytes: int) -> tuple[str, np.ndarray, int]:
+        """(memory name, its array, offset) for [address, address + nbytes), or out_of_bounds."""
+        for name, base in REGIONS.items():
+            if base <= address < base + REGION_SPAN:
+                offset = address - base
+                if offset + nbytes > self.sizes[name]:
+                    raise Trap(
+                        "out_of_bounds",
+                        f"{nbytes} bytes at {address:#x} run past the "
+                        f"end of {name} ({self.sizes[name]:#x} bytes)",
+                    )
+                return name, self.arrays[name], offset
+        raise Trap("out_of_bounds", f"address {address:#x} is in no memory")
+
+    def load(self, address: int, nbytes: int, signed: bool, pc: int = 0) -> int:
+        """A little-endian scalar load (naturally aligned); `pc` is for observers."""
+        if address & (nbytes - 1):
+            raise Trap("misaligned", f"{nbytes}-byte load from {address:#x}")
+        _, array, offset = self.locate(address, nbytes)
+        return _FORMATS[nbytes][signed].unpack_from(array, offset)[0]
+
+    def store(self, address: int, nbytes: int, value: int, pc: int = 0) -> None:
+        """A little-endian scalar store of the low `nbytes` of `value` (naturally aligned)."""
+        if address & (nbytes - 1):
+            raise Trap("misaligned", f"{nbytes}-byte store to {address:#x}")
+        start, end = self.readonly
+        if address < end and address + nbytes > start:
+            raise Trap("out_of_bounds", f"store to {address:#x} in the read-only .text")
+        _, array, offset = self.locate(address, nbytes)
+        _FORMATS[nbytes][False].pack_into(array, offset, value & ((1 << (8 * nbytes)) - 1))
+
+    def read_bytes(self, address: int, nbytes: int) -> bytes:
+        """Raw bytes (for loaders, debuggers and the runtime API; no alignment rule)."""
+        _, array, offset = self.locate(address, nbytes)
+        return array[offset : offset + nbytes].tobytes()
+
+    def write_bytes(self, address: int, data: bytes) -> None:
+        """Raw bytes (for loaders and the runtime API; ignores write protection)."""
+        _, array, offset = self.locate(address, len(data))
+        array[offset : offset + len(data)] = np.frombuffer(data, dtype=np.uint8)

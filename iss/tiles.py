@@ -1,0 +1,104 @@
+"""Tile descriptors and the NumPy views they describe.
+
+A descriptor is an immutable tuple, so an engine instruction can capture the descriptors it
+names when the front end issues it. `TileAccess.view` turns one into a strided NumPy view of
+the memory it lies in (no copy), after every check the ISA requires.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+
+from isa import dtypes
+from iss.errors import Trap
+from iss.memory import Memory
+
+MAX_ROWS = 128  #: rows of any compute-engine operand
+MAX_FIELD = 65535  #: rows, cols and depth of any descriptor
+
+
+class Desc(NamedTuple):
+    """A tile descriptor register's contents."""
+
+    base: int
+    rows: int
+    cols: int
+    dtype: int  #: isa.dtypes code
+    stride: int  #: bytes between rows
+    depth: int = 1
+    plane: int = 0  #: bytes between planes (DMA only)
+
+    @property
+    def type(self) -> dtypes.DType:
+        """The element type."""
+        return dtypes.DTYPES[self.dtype]
+
+    @property
+    def row_bytes(self) -> int:
+        """Bytes of one row's data."""
+        return dtypes.row_bytes(self.type, self.cols)
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        """(rows, cols)."""
+        return self.rows, self.cols
+
+    def describe(self) -> str:
+        """Human-readable form for traps, traces and the debugger."""
+        depth = f"{self.depth}x" if self.depth != 1 else ""
+        return (
+            f"{depth}{self.rows}x{self.cols} {self.type.name} at {self.base:#x} "
+            f"stride {self.stride}"
+        )
+
+
+EMPTY = Desc(0, 1, 1, dtypes.by_name("fp32").code, 4, 1, 4)
+
+
+def dense(base: int, rows: int, cols: int, dtype_code: int) -> Desc:
+    """A densely packed descriptor (what `tset` builds); bad_descriptor on an illegal shape."""
+    if not (1 <= rows <= MAX_FIELD and 1 <= cols <= MAX_FIELD):
+        raise Trap("bad_descriptor", f"shape {rows}x{cols} outside 1..{MAX_FIELD}")
+    dtype = dtypes.DTYPES[dtype_code]
+    if cols % dtype.block:
+        raise Trap(
+            "bad_descriptor",
+            f"{dtype.name} rows need a multiple of {dtype.block} columns, got {cols}",
+        )
+    stride = dtypes.row_bytes(dtype, cols)
+    return Desc(base, rows, cols, dtype_code, stride, 1, rows * stride)
+
+
+def alignment(dtype: dtypes.DType) -> int:
+    """Byte alignment of a tile's base and stride: the element size (2 for quantised blocks)."""
+    return 2 if dtype.is_quant else dtype.block_bytes
+
+
+def extent(desc: Desc) -> int:
+    """Bytes from the base to the end of the last row of the last plane."""
+    return (desc.depth - 1) * desc.plane + (desc.rows - 1) * desc.stride + desc.row_bytes
+
+
+def view(memory: Memory, desc: Desc) -> tuple[np.ndarray, str, int]:
+    """(array view, memory name, offset) of a descriptor's tile.
+
+    The view has shape (depth, rows, cols) — cols in bytes for quantised dtypes — and the
+    descriptor's storage dtype. Traps if the tile is misaligned or leaves its memory.
+    """
+    dtype = desc.type
+    align = alignment(dtype)
+    if desc.base % align or desc.stride % align or (desc.depth > 1 and desc.plane % align):
+        raise Trap("misaligned", f"tile {desc.describe()} is not {align}-byte aligned")
+    name, array, offset = memory.locate(desc.base, extent(desc))
+    item = 1 if dtype.is_quant else dtype.block_bytes
+    cols = desc.row_bytes // item
+    tile = np.ndarray(
+        shape=(desc.depth, desc.rows, cols),
+        dtype=dtype.storage,
+        buffer=array,
+        offset=offset,
+        strides=(desc.plane, desc.stride, item),
+    )
+    return tile, name, offset

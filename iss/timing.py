@@ -1,0 +1,200 @@
+"""The timing and energy model: per-engine timelines computed in program order.
+
+Every instruction issues from the front end one cycle after the previous one, unless the
+front end stalls (a full engine queue, `wait scalar`, `barrier`, `halt`). An engine
+instruction starts when the front end has issued it, its engine has finished the previous
+instruction's occupancy, and every `wait` before it in that engine's queue has its
+semaphore token. It then occupies its engine for a throughput-bound number of cycles and
+completes a fixed latency later (engines are pipelined: independent work overlaps that
+latency). A `signal` produces a token once every earlier instruction of its engine has
+completed; a `wait` consumes the oldest token. Because engines are in order and only
+semaphores connect them, one pass in program order computes every start and end time.
+
+Occupancy per instruction (cycles), from the machine description:
+  dma        ceil(bytes / rate), rate = dma bytes/cycle (bounded by DRAM when it touches DRAM);
+             latency = dma latency (+ DRAM latency when it touches DRAM)
+  matrix     ceil(N / array cols) * ceil(max(M, K) * 16384 / MACs-per-cycle[dtype] * ...)
+             — a weight-stationary array streams max(M, K) rows per 128-column pass, at the
+             dtype's rate relative to one MAC per PE per cycle; latency = fill latency
+  vector     ceil(elements / elements-per-cycle); latency = the unit's latency
+  activation likewise
+Energy: MACs x pJ/MAC[dtype], elements x pJ/element, bytes x pJ/byte of each memory level
+read and written (plus the DMA's own pJ/byte), pJ per fetched instruction, and static power
+over the whole run.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from dataclasses import dataclass, field
+
+from isa.machine import Machine
+from isa.registers import ENGINES, N_SEMS
+from iss.engines.base import EngineOp
+
+PJ = 1e-12
+
+
+@dataclass
+class EngineTimeline:
+    """One engine's in-order queue as seen by the timing model."""
+
+    name: str
+    free_at: int = 0  #: when the pipeline can accept the next instruction
+    done_at: int = 0  #: when every instruction so far has completed
+    ready_at: int = 0  #: earliest start allowed by the waits in the queue so far
+    busy: int = 0  #: cycles of occupancy, for utilisation
+    count: int = 0  #: instructions executed
+    starts: deque = field(default_factory=deque)  #: start times of the last queue_depth ops
+
+
+@dataclass
+class Stats:
+    """Totals for the report."""
+
+    macs: dict[str, int] = field(default_factory=dict)
+    mxu_peak_cycles: float = 0.0  #: cycles the MXU would need at its peak rate
+    elements: dict[str, int] = field(default_factory=dict)  #: vector / activation elements
+    bytes_read: dict[str, int] = field(default_factory=lambda: dict.fromkeys(MEMORIES, 0))
+    bytes_written: dict[str, int] = field(default_factory=lambda: dict.fromkeys(MEMORIES, 0))
+    dma_bytes: int = 0
+    dynamic_pj: float = 0.0
+
+
+MEMORIES = ("dram", "sram", "acc")
+
+
+@dataclass
+class Event:
+    """One executed engine instruction on its engine's timeline (for traces)."""
+
+    engine: str
+    pc: int
+    text: str
+    start: int
+    end: int
+
+
+class TimingModel:
+    """Computes start/end cycles and energy as instructions execute in program order."""
+
+    def __init__(self, machine: Machine, record_events: bool = False) -> None:
+        self.m = machine
+        self.engines = {name: EngineTimeline(name) for name in ENGINES if name != "scalar"}
+        self.tokens: list[deque[int]] = [deque() for _ in range(N_SEMS)]
+        self.stall = 0  #: front-end stall cycles so far
+        self.stats = Stats()
+        self.events: list[Event] | None = [] if record_events else None
+
+    # -- front end ----------------------------------------------------------------------
+    def issue_cycle(self, instret: int) -> int:
+        """Cycle at which the instruction with this retirement index issues."""
+        return instret + self.stall
+
+    def stall_until(self, instret: int, cycle: int) -> None:
+        """The front end cannot issue instruction `instret` before `cycle`."""
+        self.stall += max(0, cycle - self.issue_cycle(instret))
+
+    def drained(self) -> int:
+        """Cycle at which every engine has completed everything issued."""
+        return max((e.done_at for e in self.engines.values()), default=0)
+
+    # -- engine instructions --------------------------------------------------------------
+    def occupancy(self, op: EngineOp) -> tuple[int, int]:
+        """(occupancy, latency) cycles of an executed engine instruction."""
+        m = self.m
+        if op.engine == "dma":
+            dram = any(a.memory == "dram" for a in op.accesses)
+            rate = m.dma_bytes_per_cycle(touches_dram=dram)
+            latency = m.dma.latency_cycles + (m.dram.latency_cycles if dram else 0)
+            return math.ceil(op.work / rate), latency
+        if op.engine == "matrix":
+            dtype = op.work_dtype or "bf16"
+            m_, k, n = op.shape
+            per_pe = m.matrix.macs_per_cycle[dtype] / (m.matrix.rows * m.matrix.cols)
+            passes = math.ceil(n / m.matrix.cols)
+            return passes * math.ceil(max(m_, k) / per_pe), m.matrix.fill_latency_cycles
+        unit = m.vector if op.engine == "vector" else m.activation
+        return math.ceil(op.work / unit.elements_per_cycle), unit.latency_cycles
+
+    def engine_op(self, op: EngineOp, instret: int, text: str = "") -> None:
+        """Place an executed engine instruction on its timeline and charge its energy."""
+        line = self.engines[op.engine]
+        issue = self.issue_cycle(instret)
+        if len(line.starts) >= self.m.queue_depth:  # queue full: the front end waits
+            self.stall_until(instret, line.starts[0])
+            issue = self.issue_cycle(instret)
+        occupancy, latency = self.occupancy(op)
+        start = max(issue, line.free_at, line.ready_at)
+        line.free_at = start + occupancy
+        line.done_at = max(line.done_at, start + occupancy + latency)
+        line.busy += occupancy
+        line.count += 1
+        line.starts.append(start)
+        if len(line.starts) > self.m.queue_depth:
+            line.starts.popleft()
+        self._charge(op)
+        if self.events is not None:
+            self.events.append(Event(op.engine, op.pc, text, start, start + occupancy + latency))
+
+    def _charge(self, op: EngineOp) -> None:
+        m, s = self.m, self.stats
+        levels = {"dram": m.dram, "sram": m.sram, "acc": m.acc}
+        pj = 0.0
+        for a in op.accesses:
+            level = levels[a.memory]
+            if a.write:
+                s.bytes_written[a.memory] += a.nbytes
+                pj += a.nbytes * level.write_pj_per_byte
+            else:
+                s.bytes_read[a.memory] += a.nbytes
+                pj += a.nbytes * level.read_pj_per_byte
+        if op.engine == "dma":
+            s.dma_bytes += op.work
+            pj += op.work * m.dma.pj_per_byte
+        elif op.engine == "matrix":
+            dtype = op.work_dtype or "bf16"
+            s.macs[dtype] = s.macs.get(dtype, 0) + op.work
+            s.mxu_peak_cycles += op.work / m.matrix.macs_per_cycle[dtype]
+            pj += op.work * m.matrix.pj_per_mac[dtype]
+        else:
+            unit = m.vector if op.engine == "vector" else m.activation
+            s.elements[op.engine] = s.elements.get(op.engine, 0) + op.work
+            pj += op.work * unit.pj_per_element
+        s.dynamic_pj += pj
+
+    # -- synchronisation --------------------------------------------------------------------
+    def signal(self, engine: str, sem: int, instret: int) -> None:
+        """`signal engine, sem`: a token once the engine's earlier work has completed."""
+        issue = self.issue_cycle(instret)
+        done = issue if engine == "scalar" else max(issue, self.engines[engine].done_at)
+        self.tokens[sem].append(done)
+
+    def wait(self, engine: str, sem: int, instret: int) -> None:
+        """`wait engine, sem`: consume the oldest token (the caller checked one exists)."""
+        token = self.tokens[sem].popleft()
+        if engine == "scalar":
+            self.stall_until(instret, token)
+        else:
+            line = self.engines[engine]
+            line.ready_at = max(line.ready_at, token, self.issue_cycle(instret))
+
+    def seminit(self, sem: int, count: int, instret: int) -> None:
+        """`seminit sem, count`: count tokens available from now on."""
+        self.tokens[sem] = deque([self.issue_cycle(instret)] * count)
+
+    def barrier(self, instret: int) -> None:
+        """`barrier` / `halt`: the front end waits for every engine to drain."""
+        self.stall_until(instret, self.drained())
+
+    # -- totals -------------------------------------------------------------------------
+    def total_cycles(self, instret: int) -> int:
+        """Cycles from the first issue until everything issued so far has completed."""
+        return max(self.issue_cycle(instret), self.drained())
+
+    def energy_j(self, instret: int) -> float:
+        """Joules so far: dynamic energy, instruction fetch and static power."""
+        fetch_pj = instret * self.m.scalar.pj_per_instruction
+        seconds = self.m.seconds(self.total_cycles(instret))
+        return (self.stats.dynamic_pj + fetch_pj) * PJ + self.m.static_power_w * seconds
