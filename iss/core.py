@@ -131,37 +131,49 @@ class Core:
         state.exit_code = state.x(XREG_NAMES["a0"])
 
     # -- running --------------------------------------------------------------------------
-    def run(self, max_steps: int | None = None, timeout: float | None = None,
-            stop_at: Callable[[int], bool] | None = None) -> None:  # fmt: skip
+    def run(self, max_steps: int | None = None, timeout: float | None = None) -> None:
         """Run until `halt`, a trap (raised, state intact), or a limit (LimitReached)."""
         state, translator = self.state, self.translator
-        X, F, D = state.X, state.F, state.D
         deadline = None if timeout is None else time.monotonic() + timeout
         pc, blocks = state.pc, 0
         while not state.halted:
             left = None if max_steps is None else max_steps - state.instret
             if left is not None and left <= 0:
-                state.pc = pc
                 raise LimitReached("step", f"{max_steps} instructions executed")
             blk = translator.block(pc)
             if left is not None and not blk.loops_back and blk.length > left:
                 blk = translator.block(pc, single=True)
             state.budget = 1 << 62 if left is None else max(1, left // blk.length)
-            try:
-                pc = blk.fn(X, F, D, state)
-            except Trap as trap:
-                self._locate(trap, blk)
-                raise
+            pc = self._execute(blk)
             if pc == HALTED:
                 break
-            if state.loops and pc == state.loops[-1][1]:
-                pc = _loop_back(state, pc)
-            state.pc = pc
             blocks += 1
             checking = deadline is not None and blocks % _TIME_CHECK_EVERY == 0
             if checking and time.monotonic() > deadline:
                 raise LimitReached("time", f"{timeout} s of wall-clock time")
-        state.pc = pc if pc != HALTED else state.pc
+
+    def step(self) -> bool:
+        """Execute exactly one instruction; False once the machine has halted."""
+        if self.state.halted:
+            return False
+        self.state.budget = 1
+        return self._execute(self.translator.block(self.state.pc, single=True)) != HALTED
+
+    def _execute(self, blk: Block) -> int:
+        """Run one block; leave state.pc at the next instruction (or the trap's)."""
+        state = self.state
+        try:
+            pc = blk.fn(state.X, state.F, state.D, state)
+        except Trap as trap:
+            self._locate(trap, blk)
+            raise
+        if pc == HALTED:
+            state.pc = blk.pcs[-1]
+            return pc
+        if state.loops and pc == state.loops[-1][1]:
+            pc = _loop_back(state, pc)
+        state.pc = pc
+        return pc
 
     def _locate(self, trap: Trap, blk: Block) -> None:
         """Point the trap (and the state) at the faulting instruction of `blk`."""

@@ -1,0 +1,230 @@
+"""Vector unit: elementwise arithmetic in five broadcast forms, reductions, unary operations,
+casts and selects (isa/table/vector.py holds the semantics text these functions follow).
+
+Operands are read in one compute domain: fp32 if any source (or the `.s` scalar) is a float,
+else int32, where NumPy's int32 arithmetic wraps modulo 2**32 as specified. Every result is
+computed into a fresh array before it is stored, so a destination may alias its sources.
+The fill, mask, iota and transpose instructions live in iss.engines.vector_data.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import partial
+
+import numpy as np
+
+from isa import dtypes
+from isa.table import vector as table
+from iss.engines import vector_data
+from iss.engines.base import EngineOp
+from iss.engines.common import (
+    F32,
+    I32,
+    affine,
+    convert,
+    mnemonic,
+    read_fp32,
+    require_plain,
+    require_shape,
+    wrap_int32,
+)
+from iss.errors import Trap
+
+Semantics = Callable[[EngineOp], None]
+Binary = Callable[[np.ndarray, np.ndarray], np.ndarray]
+
+
+def _shift_left(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    # Shift the bits as unsigned: a signed left shift that overflows is undefined in C.
+    return (a.view(np.uint32) << (b & 31).astype(np.uint32)).view(np.int32)
+
+
+def _compare(ufunc: np.ufunc) -> Binary:
+    # bool viewed as int8 is the 1 / 0 result without a copy; cast takes it from there.
+    return lambda a, b: ufunc(a, b).view(np.int8)
+
+
+#: op name -> result of (a, b) in the compute domain, for every row of table.BINARY_OPS
+BINARY: dict[str, Binary] = {
+    "add": np.add,
+    "sub": np.subtract,
+    "mul": np.multiply,
+    "div": np.divide,
+    # `a if a > b else b`: equal values (-0, +0) give b; a != a adds NaN propagation from a
+    "max": lambda a, b: np.where((a > b) | (a != a), a, b),
+    "min": lambda a, b: np.where((a < b) | (a != a), a, b),
+    "and": np.bitwise_and,
+    "or": np.bitwise_or,
+    "xor": np.bitwise_xor,
+    "shl": _shift_left,
+    "shr": lambda a, b: np.right_shift(a, b & 31),  # arithmetic on int32
+    "eq": _compare(np.equal),
+    "ne": _compare(np.not_equal),
+    "lt": _compare(np.less),
+    "le": _compare(np.less_equal),
+    "gt": _compare(np.greater),
+    "ge": _compare(np.greater_equal),
+}
+
+
+def _abs(x: np.ndarray) -> np.ndarray:
+    if x.dtype == F32:  # clear the sign bit, NaN included
+        return (x.view(np.uint32) & np.uint32(0x7FFF_FFFF)).view(np.float32)
+    return np.abs(x)  # int32: |-2**31| wraps to -2**31
+
+
+def _negate(x: np.ndarray) -> np.ndarray:
+    if x.dtype == F32:  # flip the sign bit, NaN included
+        return (x.view(np.uint32) ^ np.uint32(0x8000_0000)).view(np.float32)
+    return np.negative(x)
+
+
+#: mnemonic -> unary function in the compute domain, for every row of table.UNARY_OPS
+UNARY: dict[str, Callable[[np.ndarray], np.ndarray]] = {
+    "vabs": _abs,
+    "vneg": _negate,
+    "vnot": np.invert,
+}
+#: op name or mnemonic -> the only domain it allows ("int" or "float"), from the table
+DOMAIN_ONLY = {
+    **{name: only for _, name, _, _, only in table.BINARY_OPS if only},
+    **{name: only for _, name, _, _, only in table.UNARY_OPS if only},
+}
+
+
+def _row_sum(x: np.ndarray) -> np.ndarray:
+    if x.dtype == F32:  # pairwise order needs the row as the contiguous inner loop
+        return np.sum(np.ascontiguousarray(x), axis=1, dtype=np.float32)
+    return np.sum(x, axis=1, dtype=np.int32)  # wraps modulo 2**32
+
+
+#: mnemonic -> row reduction (rows, cols) -> (rows,), for every row of table.REDUCE_OPS
+REDUCE: dict[str, Callable[[np.ndarray], np.ndarray]] = {
+    "vrsum": _row_sum,
+    "vrmax": partial(np.max, axis=1),  # NumPy's max and argmax propagate NaN, as specified
+    "vrmin": partial(np.min, axis=1),
+    "vrargmax": partial(np.argmax, axis=1),  # first index of the maximum, or of the first NaN
+}
+
+
+def _domain(op: EngineOp, sources: tuple[str, ...], scalar_is_float: bool = False) -> bool:
+    """True when the operation runs in fp32, False for int32; checks every dtype is plain."""
+    require_plain(op, "dd", *sources)
+    return scalar_is_float or any(op.dtype(name).is_float for name in sources)
+
+
+def _read(op: EngineOp, name: str, in_fp32: bool) -> np.ndarray:
+    """Source tile `name` as fp32 or int32 (no copy when it already is)."""
+    view = op.tile(name)
+    if in_fp32:
+        return read_fp32(view, op.dtype(name))
+    return view if view.dtype == I32 else view.astype(np.int32)
+
+
+def _require_domain(op: EngineOp, only: str, in_fp32: bool) -> None:
+    if only and (only == "float") != in_fp32:
+        have = "fp32" if in_fp32 else "int32"
+        raise Trap("bad_dtype", f"{mnemonic(op)}: {only} operands only, but the operands make "
+                   f"it {have} (dd, da, db/scalar: {_dtype_names(op)})")  # fmt: skip
+
+
+def _dtype_names(op: EngineOp) -> str:
+    return ", ".join(op.dtype(f.name).name for f in op.inst.spec.fields if f.kind == "dreg")
+
+
+def _scalar(op: EngineOp, form: str, in_fp32: bool) -> np.ndarray:
+    """The `.s` / `.x` operand as a 1 x 1 array in the compute domain."""
+    if form == ".s":
+        return np.full((1, 1), op.f("fs"), F32)
+    value = op.x("rs")
+    if in_fp32:  # rounded once to fp32, from the full 64-bit value
+        return affine(value, np.zeros((1, 1), np.int64), dtypes.by_name("fp32"))
+    return np.full((1, 1), wrap_int32(value), I32)
+
+
+def binary(op: EngineOp, name: str, form: str) -> None:
+    """dd = da OP b for one BINARY op in one broadcast form ("", .row, .col, .s, .x)."""
+    tile_b = form in ("", ".row", ".col")
+    in_fp32 = _domain(op, ("da", "db") if tile_b else ("da",), scalar_is_float=form == ".s")
+    _require_domain(op, DOMAIN_ONLY.get(name, ""), in_fp32)
+    shape = op.desc("da").shape
+    require_shape(op, "dd", shape, "dd has da's shape")
+    if form == "":
+        require_shape(op, "db", shape, "db has da's shape")
+    elif form == ".row":
+        require_shape(op, "db", (1, shape[1]), "db is 1 x cols")
+    elif form == ".col":
+        require_shape(op, "db", (shape[0], 1), "db is rows x 1")
+    a = _read(op, "da", in_fp32)
+    b = _read(op, "db", in_fp32) if tile_b else _scalar(op, form, in_fp32)
+    out = op.out("dd")
+    with np.errstate(all="ignore"):  # IEEE results (Inf, NaN) are the specified ones
+        result = BINARY[name](a, b)
+    out[...] = convert(result, op.dtype("dd"))
+    op.count(out.size)
+
+
+def unary(op: EngineOp, name: str) -> None:
+    """dd = f(ds) elementwise for one UNARY op (vabs, vneg, vnot)."""
+    in_fp32 = _domain(op, ("ds",))
+    _require_domain(op, DOMAIN_ONLY.get(name, ""), in_fp32)
+    require_shape(op, "dd", op.desc("ds").shape, "dd has ds's shape")
+    x = _read(op, "ds", in_fp32)
+    out = op.out("dd")
+    out[...] = convert(UNARY[name](x), op.dtype("dd"))
+    op.count(out.size)
+
+
+def reduce(op: EngineOp, function: Callable[[np.ndarray], np.ndarray]) -> None:
+    """dd[i, 0] = a reduction over row i of ds (vrsum, vrmax, vrmin, vrargmax)."""
+    in_fp32 = _domain(op, ("ds",))
+    require_shape(op, "dd", (op.desc("ds").rows, 1), "dd is rows x 1")
+    x = _read(op, "ds", in_fp32)
+    out = op.out("dd")
+    with np.errstate(all="ignore"):
+        out[:, 0] = convert(function(x), op.dtype("dd"))
+    op.count(x.size)
+
+
+def vcvt(op: EngineOp) -> None:
+    """dd = ds converted to dd's dtype; isa.dtypes.cast is the reference (`.sat` saturates)."""
+    require_plain(op, "dd", "ds")
+    require_shape(op, "dd", op.desc("ds").shape, "dd has ds's shape")
+    x = op.tile("ds")
+    out = op.out("dd")
+    out[...] = dtypes.cast(x, op.dtype("dd"), saturate=op.flag("sat"))
+    op.count(out.size)
+
+
+def vsel(op: EngineOp) -> None:
+    """dd = da where dm != 0 (NaN counts as nonzero) else db; each converted to dd's dtype."""
+    require_plain(op, "dd", "dm", "da", "db")
+    shape = op.desc("dm").shape
+    for name in ("dd", "da", "db"):
+        require_shape(op, name, shape, "dd, dm, da and db have one shape")
+    dtype = op.dtype("dd")
+    with np.errstate(invalid="ignore"):
+        mask = op.tile("dm") != 0
+    a, b = convert(op.tile("da"), dtype), convert(op.tile("db"), dtype)
+    out = op.out("dd")
+    out[...] = np.where(mask, a, b)
+    op.count(out.size)
+
+
+_SINGLE: dict[str, Semantics] = {"vcvt": vcvt, "vsel": vsel, **vector_data.SEMANTICS}
+
+
+def semantics(mnemonic_: str) -> Semantics:
+    """The semantics function of vector mnemonic `mnemonic_`; KeyError if there is none."""
+    if mnemonic_ in _SINGLE:
+        return _SINGLE[mnemonic_]
+    if mnemonic_ in REDUCE:
+        return partial(reduce, function=REDUCE[mnemonic_])
+    if mnemonic_ in UNARY:
+        return partial(unary, name=mnemonic_)
+    name, dot, suffix = mnemonic_[1:].partition(".")
+    form = dot + suffix
+    if mnemonic_[0] != "v" or name not in BINARY or form not in ("", ".row", ".col", ".s", ".x"):
+        raise KeyError(f"no vector semantics for {mnemonic_!r}")
+    return partial(binary, name=name, form=form)
