@@ -109,7 +109,7 @@ class Cursor:
         stop = min(self.end, self.pos + max_bytes + 1)
         nul = self.data.find(b"\0", self.pos, stop)
         if nul < 0:
-            problem = "is longer than %d bytes" % max_bytes if stop < self.end else "is unterminated"
+            problem = f"is longer than {max_bytes} bytes" if stop < self.end else "is unterminated"
             raise ElfError(f"{self.where}: {what} at offset {self.pos - self.base:#x} {problem}")
         raw = self.data[self.pos : nul]
         self.pos = nul + 1

@@ -213,8 +213,7 @@ class _Header:
         cursor.uleb("file length")
         if dir_index > len(self.directories):
             raise ElfError(
-                f"{_WHERE}: file {name!r} names directory {dir_index} of "
-                f"{len(self.directories)}"
+                f"{_WHERE}: file {name!r} names directory {dir_index} of {len(self.directories)}"
             )
         if dir_index and not name.startswith("/"):
             name = f"{self.directories[dir_index - 1]}/{name}"

@@ -11,8 +11,8 @@ sides. The rules:
   larger than `max_region_bytes`, and do not overlap; NOBITS sections carry no data and
   PROGBITS sections have `size` 0 or `len(data)`;
 - symbols name an existing section or none (absolute), with 64-bit value and size;
-- line entries have unique addresses inside a section with contents, lines in 1..2**32-1 and
-  columns in 0..2**32-1 (DWARF's column 0 means "unknown");
+- line entries have unique addresses inside a section with contents, lines in 1..2**31-1 and
+  columns in 0..2**31-1 (DWARF's column 0 means "unknown"; binutils decode lines as C ints);
 - I/O entries have unique names, a known role and isa.dtypes name, a shape of at most
   MAX_RANK positive dimensions, `nbytes` equal to the storage of that shape (rows of whole
   32-element blocks for quantised types), and lie wholly inside one section;
@@ -37,7 +37,7 @@ from isa.memmap import REGION_SPAN, REGIONS, region_of
 
 MAX_NAME_BYTES = 4096
 MAX_RANK = 8
-MAX_LINE = (1 << 32) - 1
+MAX_LINE = (1 << 31) - 1  #: binutils keep line numbers (and line steps) in a C int
 ADDRESS_LIMIT = 1 << 64
 ROLES = ("input", "output", "weight", "tensor")
 BINDINGS = ("local", "global")
@@ -83,7 +83,7 @@ def _check_section(section: Section, max_region_bytes: int) -> None:
         raise ElfError(f"{what}: alignment {align} is not a power of two")
     if address % align:
         raise ElfError(f"{what}: address {address:#x} is not {align}-byte aligned")
-    if not isinstance(section.data, bytes):
+    if not isinstance(section.data, bytes | bytearray):
         raise ElfError(f"{what}: data must be bytes, not {type(section.data).__name__}")
     size = _check_u64(section.size, f"{what}: size")
     if section.nobits and section.data:

@@ -16,9 +16,9 @@ from dataclasses import dataclass
 
 from isa.elf import elf64 as E
 from isa.elf.dwarf_line import encode_line_program
+from isa.elf.errors import ElfError
 from isa.elf.iotab import encode_iotab
 from isa.elf.model import EM_J1, LineEntry, Program, Section, Symbol
-from isa.elf.errors import ElfError
 from isa.elf.rules import canonical, check_program
 
 FILE_ALIGN_CAP = 64
@@ -90,7 +90,13 @@ def _segment(section: Section, offset: int) -> bytes:
         flags |= E.PF_W
     filesz = 0 if section.nobits else section.length
     return E.PHDR.pack(
-        E.PT_LOAD, flags, offset, section.address, section.address, filesz, section.length,
+        E.PT_LOAD,
+        flags,
+        offset,
+        section.address,
+        section.address,
+        filesz,
+        section.length,
         _file_align(section),
     )
 
@@ -98,8 +104,9 @@ def _segment(section: Section, offset: int) -> bytes:
 def _line_sequences(program: Program) -> list[tuple[list[LineEntry], int]]:
     """One DWARF sequence per section with line entries, ending at the section's end."""
     by_section: dict[str, list[LineEntry]] = {}
-    spans = sorted((s for s in program.sections if s.length and not s.nobits),
-                   key=lambda s: s.address)
+    spans = sorted(
+        (s for s in program.sections if s.length and not s.nobits), key=lambda s: s.address
+    )
     index = 0
     for entry in program.lines:  # already sorted by address (canonical form)
         while spans[index].address + spans[index].length <= entry.address:
@@ -133,53 +140,91 @@ def write_elf(program: Program) -> bytes:
     loaded = sorted((s for s in program.sections if s.length), key=lambda s: s.address)
     image = _Image(E.EHDR.size + E.PHDR.size * len(loaded))
 
-    headers = [_Placed("", E.SHT_NULL)]
+    headers = [_Placed("", E.SHT_NULL, align=0)]
     section_index: dict[str, int] = {}
     segments: dict[str, bytes] = {}
     for section in program.sections:
         # NOBITS takes no bytes, but an aligned offset keeps p_offset = p_vaddr mod p_align.
         offset = image.append(b"" if section.nobits else section.data, _file_align(section))
         section_index[section.name] = len(headers)
-        headers.append(_Placed(
-            section.name, E.SHT_NOBITS if section.nobits else E.SHT_PROGBITS,
-            _section_flags(section), section.address, offset, section.length,
-            align=section.align,
-        ))
+        headers.append(
+            _Placed(
+                section.name,
+                E.SHT_NOBITS if section.nobits else E.SHT_PROGBITS,
+                _section_flags(section),
+                section.address,
+                offset,
+                section.length,
+                align=section.align,
+            )
+        )
         segments[section.name] = _segment(section, offset)
 
     if program.io:
         blob = encode_iotab(program.io)
-        headers.append(_Placed(".j1.iotab", E.SHT_PROGBITS, offset=image.append(blob, 8),
-                               size=len(blob), align=8))
+        headers.append(
+            _Placed(
+                ".j1.iotab", E.SHT_PROGBITS, offset=image.append(blob, 8), size=len(blob), align=8
+            )
+        )
     if program.lines:
         blob = encode_line_program(_line_sequences(program))
-        headers.append(_Placed(".debug_line", E.SHT_PROGBITS, offset=image.append(blob, 1),
-                               size=len(blob)))
+        headers.append(
+            _Placed(".debug_line", E.SHT_PROGBITS, offset=image.append(blob, 1), size=len(blob))
+        )
 
     strtab = _StringTable()
     symtab, first_global = _symbol_table(program.symbols, section_index, strtab)
-    headers.append(_Placed(".symtab", E.SHT_SYMTAB, offset=image.append(symtab, 8),
-                           size=len(symtab), link=len(headers) + 1, info=first_global,
-                           align=8, entsize=E.SYM.size))
-    headers.append(_Placed(".strtab", E.SHT_STRTAB, offset=image.append(strtab.data, 1),
-                           size=len(strtab.data)))
+    headers.append(
+        _Placed(
+            ".symtab",
+            E.SHT_SYMTAB,
+            offset=image.append(symtab, 8),
+            size=len(symtab),
+            link=len(headers) + 1,
+            info=first_global,
+            align=8,
+            entsize=E.SYM.size,
+        )
+    )
+    headers.append(
+        _Placed(".strtab", E.SHT_STRTAB, offset=image.append(strtab.data, 1), size=len(strtab.data))
+    )
     shstrtab = _StringTable()
     names = [shstrtab.add(h.name) for h in headers]
     names.append(shstrtab.add(".shstrtab"))
-    headers.append(_Placed(".shstrtab", E.SHT_STRTAB, offset=image.append(shstrtab.data, 1),
-                           size=len(shstrtab.data)))
+    headers.append(
+        _Placed(
+            ".shstrtab",
+            E.SHT_STRTAB,
+            offset=image.append(shstrtab.data, 1),
+            size=len(shstrtab.data),
+        )
+    )
 
     table = b"".join(
-        E.SHDR.pack(name, h.type, h.flags, h.addr, h.offset, h.size, h.link, h.info, h.align,
-                    h.entsize)
+        E.SHDR.pack(
+            name, h.type, h.flags, h.addr, h.offset, h.size, h.link, h.info, h.align, h.entsize
+        )
         for name, h in zip(names, headers, strict=True)
     )
     shoff = image.append(table, 8)
     ident = E.ELF_MAGIC + bytes([E.ELFCLASS64, E.ELFDATA2LSB, E.EV_CURRENT, E.ELFOSABI_SYSV])
     image.out[: E.EHDR.size] = E.EHDR.pack(
-        ident.ljust(16, b"\0"), E.ET_EXEC, EM_J1, E.EV_CURRENT, program.entry,
-        E.EHDR.size if loaded else 0, shoff, 0, E.EHDR.size, E.PHDR.size, len(loaded),
-        E.SHDR.size, len(headers), len(headers) - 1,
+        ident.ljust(16, b"\0"),
+        E.ET_EXEC,
+        EM_J1,
+        E.EV_CURRENT,
+        program.entry,
+        E.EHDR.size if loaded else 0,
+        shoff,
+        0,
+        E.EHDR.size,
+        E.PHDR.size,
+        len(loaded),
+        E.SHDR.size,
+        len(headers),
+        len(headers) - 1,
     )
     image.out[E.EHDR.size : E.EHDR.size + E.PHDR.size * len(loaded)] = b"".join(
         segments[s.name] for s in loaded
