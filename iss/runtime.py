@@ -21,7 +21,7 @@ import numpy as np
 from isa import dtypes
 from isa.elf import ElfError, IoEntry, Program, read_elf
 from isa.machine import Machine, load_machine
-from iss.core import Core
+from iss.core import Core, LoadError
 from iss.errors import LimitReached, Trap
 from iss.race import RaceDetector, RaceError
 from iss.report import Report, chrome_trace
@@ -52,8 +52,11 @@ class Simulator:
         if race != "off":
             detector = RaceDetector(race, describe=self.describe)
         self.race = detector
-        self.core = Core(self.machine, program, record_events=record_events, output=output,
-                         race=detector)  # fmt: skip
+        try:
+            self.core = Core(self.machine, program, record_events=record_events,
+                             output=output, race=detector)  # fmt: skip
+        except LoadError as e:
+            raise BindError(str(e)) from None  # fmt: skip
 
     # -- loading ------------------------------------------------------------------------------
     @classmethod

@@ -1,0 +1,5 @@
+"""`python -m iss` is `jrun`."""
+
+from iss.cli import main
+
+main()

@@ -1,0 +1,110 @@
+"""Matrix unit (MXU): `mm`, C[M, N] (+)= A[M, K] . B[K, N] (isa/table/engines.py, MATRIX).
+
+Float inputs are widened to fp32 and multiplied by the host's BLAS (np.matmul on the views,
+with the product written straight into the accumulator tile when there is nothing to add).
+int8 products also go through float32 BLAS: with K <= 128 every partial sum is an integer
+below 128 * 128 * 128 = 2**21 < 2**24, so float32 holds it exactly in any summation order,
+and BLAS is ~60x faster than NumPy's integer matmul. The int32 add into C wraps modulo 2**32.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from iss.engines.base import EngineOp
+from iss.errors import Trap
+from iss.tiles import Desc
+
+MAX_M = 128
+MAX_K = 128
+MAX_N = 512
+MAX_N_TRANSPOSED = 128  #: with `.tb`, N is B's row count, bounded like every tile's rows
+
+#: input dtype -> the accumulator dtype C must have
+ACCUMULATOR = {
+    "int8": "int32",
+    "fp8e4m3": "fp32",
+    "fp8e5m2": "fp32",
+    "bf16": "fp32",
+    "fp16": "fp32",
+    "fp32": "fp32",
+}
+
+
+def _tile_in(op: EngineOp, name: str, desc: Desc, memory: str, write: bool = False) -> np.ndarray:
+    """Tile `name`, which must lie in `memory` (bad_memory otherwise)."""
+    view = op.tile(name, write=write, desc=desc)
+    where = op.accesses[-1].memory
+    if where != memory:
+        raise Trap("bad_memory", f"mm: {name} ({desc.describe()}) is in {where}; it must be "
+                   f"in {memory}")  # fmt: skip
+    return view
+
+
+def _input_dtype(da: Desc, db: Desc, dc: Desc) -> str:
+    """The common input dtype name, after checking A, B and C's dtypes (bad_dtype)."""
+    a, b, c = da.type.name, db.type.name, dc.type.name
+    if a not in ACCUMULATOR:
+        raise Trap("bad_dtype", f"mm: da is {a}; inputs are {', '.join(ACCUMULATOR)}")
+    if b != a:
+        raise Trap("bad_dtype", f"mm: da is {a} but db is {b}; both inputs need one dtype")
+    if c != ACCUMULATOR[a]:
+        raise Trap("bad_dtype", f"mm: dc is {c}; {a} inputs accumulate into {ACCUMULATOR[a]}")
+    return a
+
+
+def _dimensions(da: Desc, db: Desc, dc: Desc, transposed: bool) -> tuple[int, int, int]:
+    """(M, K, N) after the MXU's limits (tile_too_large) and shape agreement (shape_mismatch)."""
+    m, k = da.rows, da.cols
+    k_b, n = (db.cols, db.rows) if transposed else (db.rows, db.cols)
+    n_max = MAX_N_TRANSPOSED if transposed else MAX_N
+    if m > MAX_M:
+        raise Trap("tile_too_large", f"mm: M = {m} (da rows) exceeds {MAX_M}")
+    if k > MAX_K:
+        raise Trap("tile_too_large", f"mm: K = {k} (da cols) exceeds {MAX_K}")
+    if n > n_max:
+        raise Trap("tile_too_large", f"mm: N = {n} exceeds {n_max}" + " with .tb" * transposed)
+    if k_b != k:
+        layout = "N x K with .tb" if transposed else "K x N"
+        raise Trap("shape_mismatch", f"mm: da is {m}x{k} but db is {db.rows}x{db.cols} "
+                   f"({layout}): K differs")  # fmt: skip
+    if dc.shape != (m, n):
+        raise Trap("shape_mismatch", f"mm: dc is {dc.rows}x{dc.cols}, must be M x N = {m}x{n}")
+    return m, k, n
+
+
+def mm(op: EngineOp) -> None:
+    """C = A.B, or C += A.B with `.acc`; B is stored N x K with `.tb`."""
+    transposed, accumulate = op.flag("tb"), op.flag("acc")
+    da, db, dc = op.desc("da"), op.desc("db"), op.desc("dc")
+    dtype = _input_dtype(da, db, dc)
+    m, k, n = _dimensions(da, db, dc, transposed)
+    a = _tile_in(op, "da", da, "sram")
+    b = _tile_in(op, "db", db, "sram")
+    c = _tile_in(op, "dc", dc, "acc", write=True)
+    if a.dtype != np.float32:  # widening is exact for every input dtype
+        a, b = a.astype(np.float32), b.astype(np.float32)
+    if transposed:
+        b = b.T  # a strided view: BLAS takes the transposed layout without a copy
+    with np.errstate(all="ignore"):  # IEEE Inf / NaN propagate; there are no float traps
+        if dtype == "int8":
+            product = np.matmul(a, b).astype(np.int32)  # exact, |values| < 2**21
+            if accumulate:
+                c += product  # int32 in-place add wraps modulo 2**32
+            else:
+                c[...] = product
+        elif accumulate:
+            c += np.matmul(a, b)
+        else:
+            np.matmul(a, b, out=c)
+    op.count(m * k * n, dtype)
+
+
+SEMANTICS: dict[str, Callable[[EngineOp], None]] = {"mm": mm}
+
+
+def semantics(mnemonic: str) -> Callable[[EngineOp], None]:
+    """The semantics function of matrix mnemonic `mnemonic`; KeyError if there is none."""
+    return SEMANTICS[mnemonic]
