@@ -2,8 +2,10 @@
 (isa/table/activation.py holds the semantics text these functions follow).
 
 The affine step is two fp32 roundings, done in float32 NumPy; f is evaluated in float64 and
-rounded once to fp32, as the table specifies: float64's 29 extra bits make that the
-correctly rounded fp32 value except for arguments extremely close to a rounding boundary.
+rounded once to fp32. Where a formula cancels in float64 — 1 + erf(z) and 1 + tanh(u) for
+large negative arguments, where a last-bit difference between two libms changed GELU's fp32
+result by 55,000 steps — it is evaluated in an equal form that does not (erfc(-z),
+2 / (1 + e**(-2u))), so y is the fp32 rounding of the true value in the tails too.
 """
 
 from __future__ import annotations
@@ -15,8 +17,8 @@ from functools import partial
 import numpy as np
 
 from iss.engines.base import EngineOp
-from iss.engines.common import convert, read_fp32, require_plain, require_shape
-from iss.engines.special import erf
+from iss.engines.common import convert, plain_descs, read_fp32, require_shape
+from iss.engines.special import erfc
 
 Semantics = Callable[[EngineOp], None]
 Function = Callable[[np.ndarray], np.ndarray]
@@ -30,16 +32,21 @@ def _relu(t: np.ndarray) -> np.ndarray:
     return np.where((t > 0) | (t != t), t, 0.0)
 
 
+def _gelu_tanh(t: np.ndarray) -> np.ndarray:
+    # t/2 * (1 + tanh(u)) = t / (1 + e**(-2u)), with u = sqrt(2/pi) * (t + 0.044715 t**3)
+    return t / (1.0 + np.exp(-2.0 * _SQRT_2_OVER_PI * (t + 0.044715 * t**3)))
+
+
 #: function name -> y = f(t) on float64, for every row of isa.table.activation.FUNCTIONS.
-#: The formulas are the table's, evaluated literally (so silu(-Inf) = -Inf / Inf = NaN).
+#: At infinities the formulas are evaluated as written: silu(-Inf) = -Inf / Inf = NaN.
 FUNCTIONS: dict[str, Function] = {
     "copy": lambda t: t,
     "exp": np.exp,
     "log": np.log,
     "tanh": np.tanh,
     "sigmoid": lambda t: 1.0 / (1.0 + np.exp(-t)),
-    "gelu": lambda t: t / 2 * (1.0 + erf(t / _SQRT_2)),
-    "gelu_tanh": lambda t: t / 2 * (1.0 + np.tanh(_SQRT_2_OVER_PI * (t + 0.044715 * t**3))),
+    "gelu": lambda t: t / 2 * erfc(-t / _SQRT_2),  # 1 + erf(z) = erfc(-z)
+    "gelu_tanh": _gelu_tanh,
     "silu": lambda t: t / (1.0 + np.exp(-t)),
     "rsqrt": lambda t: 1.0 / np.sqrt(t),
     "recip": lambda t: 1.0 / t,
@@ -51,25 +58,28 @@ FUNCTIONS: dict[str, Function] = {
 
 def activate(op: EngineOp, function: Function, column_bias: bool, row_sum: bool) -> None:
     """dd = f(fp32(fp32(scale * ds) + bias)), and dsum = fp32 row sums of y with `.sum`."""
-    tiles = ("dd", "ds") + (("dbias",) if column_bias else ()) + (("dsum",) if row_sum else ())
-    require_plain(op, *tiles)
-    rows, cols = op.desc("ds").shape
-    require_shape(op, "dd", (rows, cols), "dd has ds's shape")
+    names = ("dd", "ds") + ("dbias",) * column_bias + ("dsum",) * row_sum
+    tiles = plain_descs(op, *names)
+    rows, cols = tiles["ds"].shape
+    require_shape(op, "dd", tiles["dd"], (rows, cols), "dd has ds's shape")
     if column_bias:
-        require_shape(op, "dbias", (rows, 1), "dbias is rows x 1")
+        require_shape(op, "dbias", tiles["dbias"], (rows, 1), "dbias is rows x 1")
     if row_sum:
-        require_shape(op, "dsum", (rows, 1), "dsum is rows x 1")
-    source = read_fp32(op.tile("ds"), op.dtype("ds"))
-    bias = read_fp32(op.tile("dbias"), op.dtype("dbias")) if column_bias else op.f("fbias")
+        require_shape(op, "dsum", tiles["dsum"], (rows, 1), "dsum is rows x 1")
+    source = read_fp32(op.tile("ds", desc=tiles["ds"]), tiles["ds"].type)
+    if column_bias:
+        bias = read_fp32(op.tile("dbias", desc=tiles["dbias"]), tiles["dbias"].type)
+    else:
+        bias = op.f("fbias")
     with np.errstate(all="ignore"):  # overflow to Inf and NaN are the specified results
         t = np.multiply(source, op.f("fscale"), dtype=np.float32)
         t += bias
         y = function(t.astype(np.float64)).astype(np.float32)
-    out = op.out("dd")
-    out[...] = convert(y, op.dtype("dd"))
-    if row_sum:
-        sums = np.sum(y, axis=1, dtype=np.float32)  # y is contiguous: NumPy's pairwise order
-        op.out("dsum")[:, 0] = convert(sums, op.dtype("dsum"))
+        sums = np.sum(y, axis=1, dtype=np.float32) if row_sum else None  # pairwise order
+    out = op.out("dd", desc=tiles["dd"])
+    out[...] = convert(y, tiles["dd"].type)
+    if sums is not None:
+        op.out("dsum", desc=tiles["dsum"])[:, 0] = convert(sums, tiles["dsum"].type)
     op.count(y.size)
 
 

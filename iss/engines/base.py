@@ -94,7 +94,8 @@ class EngineOp:
         depth 1 (compute engines); records the access.
         """
         d = desc if desc is not None else self.desc(name)
-        if self.engine != "dma":
+        compute = self.engine in ("matrix", "vector", "activation")
+        if compute:
             if d.depth != 1:
                 raise Trap("tile_too_large", f"{name}: depth {d.depth}; only DMA tiles are 3-D")
             if max_rows is not None and d.rows > max_rows:
@@ -106,7 +107,7 @@ class EngineOp:
             )
         nbytes = d.depth * d.rows * d.row_bytes
         self.accesses.append(Access(memory, offset, offset + tiles.extent(d), write, nbytes))
-        return array if self.engine == "dma" else array[0]
+        return array[0] if compute else array
 
     def out(self, name: str, **kw) -> np.ndarray:
         """The destination tile of operand `name` (a writable view)."""

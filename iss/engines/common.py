@@ -8,30 +8,34 @@ import numpy as np
 from isa import dtypes
 from iss.engines.base import EngineOp
 from iss.errors import Trap
+from iss.tiles import Desc
 
 F32 = np.dtype(np.float32)
 I32 = np.dtype(np.int32)
 
 
-def mnemonic(op: EngineOp) -> str:
+def name_of(op: EngineOp) -> str:
     """The instruction's table mnemonic, for trap reasons."""
     return op.inst.spec.mnemonic
 
 
-def require_plain(op: EngineOp, *operands: str) -> None:
-    """bad_dtype unless each named tile operand has a plain (not block-quantised) dtype."""
+def plain_descs(op: EngineOp, *operands: str) -> dict[str, Desc]:
+    """The descriptors of tile operands `operands`, each read once; bad_dtype if one is
+    block-quantised (only the DMA engine reads those)."""
+    found = {}
     for operand in operands:
-        kind = op.dtype(operand)
-        if kind.is_quant:
-            raise Trap("bad_dtype", f"{mnemonic(op)}: {operand} is {kind.name}; only the DMA "
-                       "engine reads block-quantised tiles")  # fmt: skip
+        desc = found[operand] = op.desc(operand)
+        if desc.type.is_quant:
+            raise Trap("bad_dtype", f"{name_of(op)}: {operand} is {desc.type.name}; only the "
+                       "DMA engine reads block-quantised tiles")  # fmt: skip
+    return found
 
 
-def require_shape(op: EngineOp, operand: str, shape: tuple[int, int], rule: str) -> None:
-    """shape_mismatch unless descriptor operand `operand` is rows x cols = `shape`."""
-    have = op.desc(operand).shape
-    if have != shape:
-        raise Trap("shape_mismatch", f"{mnemonic(op)}: {operand} is {have[0]}x{have[1]}, "
+def require_shape(op: EngineOp, operand: str, desc: Desc, shape: tuple[int, int],
+                  rule: str) -> None:  # fmt: skip
+    """shape_mismatch unless tile operand `operand` (descriptor `desc`) is `shape`."""
+    if desc.shape != shape:
+        raise Trap("shape_mismatch", f"{name_of(op)}: {operand} is {desc.rows}x{desc.cols}, "
                    f"must be {shape[0]}x{shape[1]} ({rule})")  # fmt: skip
 
 

@@ -12,9 +12,10 @@ from collections.abc import Callable
 import numpy as np
 
 from isa import dtypes
-from iss.engines.base import EngineOp, need
-from iss.engines.common import convert
+from iss.engines.base import EngineOp
+from iss.engines.common import convert, name_of
 from iss.errors import Trap
+from iss.tiles import Desc
 
 #: quantised dtype name -> its dequantiser (bytes (..., blocks * block_bytes) -> float32)
 DEQUANTISE: dict[str, Callable[[np.ndarray], np.ndarray]] = {
@@ -30,45 +31,48 @@ def _converted(source: np.ndarray, source_type: dtypes.DType, dtype: dtypes.DTyp
     return source if source_type == dtype else dtypes.cast(source, dtype)
 
 
-def _plain_destination(op: EngineOp) -> dtypes.DType:
-    dtype = op.dtype("dd")
-    need(not dtype.is_quant, "bad_dtype", f"{op.inst.spec.mnemonic}: dd is {dtype.name}; DMA "
-         "dequantises but cannot quantise")  # fmt: skip
-    return dtype
+def _require_plain_destination(op: EngineOp, dd: Desc) -> None:
+    if dd.type.is_quant:
+        raise Trap("bad_dtype", f"{name_of(op)}: dd is {dd.type.name}; DMA dequantises but "
+                   "cannot quantise")  # fmt: skip
 
 
 def copy(op: EngineOp) -> None:
     """dd[p, i, j] = convert(ds[p, i, j]) over every plane, row and column."""
-    dtype = _plain_destination(op)
-    dst, src = op.desc("dd"), op.desc("ds")
-    need((dst.depth, dst.rows, dst.cols) == (src.depth, src.rows, src.cols), "shape_mismatch",
-         f"dma.copy: dd is {dst.depth}x{dst.rows}x{dst.cols} but ds is "
-         f"{src.depth}x{src.rows}x{src.cols} (depth x rows x cols)")  # fmt: skip
-    source = op.tile("ds")
-    out = op.out("dd")
+    dd, ds = op.desc("dd"), op.desc("ds")
+    _require_plain_destination(op, dd)
+    if (dd.depth, dd.rows, dd.cols) != (ds.depth, ds.rows, ds.cols):
+        raise Trap("shape_mismatch", f"dma.copy: dd is {dd.depth}x{dd.rows}x{dd.cols} but ds "
+                   f"is {ds.depth}x{ds.rows}x{ds.cols} (depth x rows x cols)")  # fmt: skip
+    source = op.tile("ds", desc=ds)
+    out = op.out("dd", desc=dd)
     # Every path below builds the converted source before the assignment, and NumPy copies
     # an overlapping source first: the whole source is read before anything is written.
-    out[...] = _converted(source, src.type, dtype)
-    moved = src.depth * src.rows * max(src.row_bytes, dst.row_bytes)
-    op.count(moved)
+    out[...] = _converted(source, ds.type, dd.type)
+    op.count(ds.depth * ds.rows * max(ds.row_bytes, dd.row_bytes))
+
+
+def _check_gather(dd: Desc, table: Desc, index: Desc) -> None:
+    """The descriptor rules of dma.gather (shape_mismatch, bad_dtype for the indices)."""
+    if not dd.depth == table.depth == index.depth == 1:
+        raise Trap("shape_mismatch", f"dma.gather: dd, ds and di must be 2-D; their depths are "
+                   f"{dd.depth}, {table.depth}, {index.depth}")  # fmt: skip
+    if index.type.name != "int32":
+        raise Trap("bad_dtype", f"dma.gather: di is {index.type.name}; indices are int32")
+    if index.shape not in ((dd.rows, 1), (1, dd.rows)):
+        raise Trap("shape_mismatch", f"dma.gather: di is {index.rows}x{index.cols}, must be "
+                   f"{dd.rows}x1 or 1x{dd.rows} (one index per dd row)")  # fmt: skip
+    if table.cols != dd.cols:
+        raise Trap("shape_mismatch", f"dma.gather: ds has {table.cols} cols but dd has "
+                   f"{dd.cols}")  # fmt: skip
 
 
 def gather(op: EngineOp) -> None:
     """Row i of dd = convert(row di[i] of table ds), for i < dd.rows."""
-    dtype = _plain_destination(op)
-    dst, table, index = op.desc("dd"), op.desc("ds"), op.desc("di")
-    need(dst.depth == table.depth == index.depth == 1, "shape_mismatch",
-         f"dma.gather: dd, ds and di must be 2-D, depths are {dst.depth}, {table.depth}, "
-         f"{index.depth}")  # fmt: skip
-    need(index.type.name == "int32", "bad_dtype", f"dma.gather: di is {index.type.name}, "
-         "indices are int32")  # fmt: skip
-    need(index.shape in ((dst.rows, 1), (1, dst.rows)), "shape_mismatch",
-         f"dma.gather: di is {index.rows}x{index.cols}, must be {dst.rows}x1 or 1x{dst.rows} "
-         "(one index per dd row)")  # fmt: skip
-    need(table.cols == dst.cols, "shape_mismatch", f"dma.gather: ds has {table.cols} cols "
-         f"but dd has {dst.cols}")  # fmt: skip
-    out = op.out("dd")[0]
-    rows = op.tile("di")[0].reshape(-1).astype(np.int64)
+    dd, table, index = op.desc("dd"), op.desc("ds"), op.desc("di")
+    _require_plain_destination(op, dd)
+    _check_gather(dd, table, index)
+    rows = op.tile("di", desc=index)[0].reshape(-1).astype(np.int64)
     bad = np.flatnonzero((rows < 0) | (rows >= table.rows))
     if bad.size:
         raise Trap("index_out_of_range", f"dma.gather: di[{bad[0]}] = {rows[bad[0]]} is "
@@ -79,8 +83,9 @@ def gather(op: EngineOp) -> None:
     span = table._replace(base=table.base + first * table.stride, rows=last - first + 1)
     source = op.tile("ds", desc=span)[0]
     op.accesses[-1].nbytes = rows.size * table.row_bytes
-    out[...] = _converted(source[rows - first], table.type, dtype)  # fancy indexing copies
-    op.count(rows.size * max(table.row_bytes, dst.row_bytes))
+    gathered = _converted(source[rows - first], table.type, dd.type)  # fancy indexing copies
+    op.out("dd", desc=dd)[0] = gathered
+    op.count(rows.size * max(table.row_bytes, dd.row_bytes))
 
 
 SEMANTICS: dict[str, Callable[[EngineOp], None]] = {"dma.copy": copy, "dma.gather": gather}

@@ -100,6 +100,7 @@ def mm(op: EngineOp) -> None:
         else:
             np.matmul(a, b, out=c)
     op.count(m * k * n, dtype)
+    op.shape = (m, k, n)
 
 
 SEMANTICS: dict[str, Callable[[EngineOp], None]] = {"mm": mm}

@@ -23,16 +23,20 @@ from iss.engines.common import (
     I32,
     affine,
     convert,
-    mnemonic,
+    name_of,
+    plain_descs,
     read_fp32,
-    require_plain,
     require_shape,
     wrap_int32,
 )
 from iss.errors import Trap
+from iss.tiles import Desc
 
 Semantics = Callable[[EngineOp], None]
 Binary = Callable[[np.ndarray, np.ndarray], np.ndarray]
+FP32 = dtypes.by_name("fp32")
+#: broadcast form -> the shape rule db follows (for trap reasons)
+BROADCAST_RULE = {"": "db has da's shape", ".row": "db is 1 x cols", ".col": "db is rows x 1"}
 
 
 def _shift_left(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -99,38 +103,44 @@ def _row_sum(x: np.ndarray) -> np.ndarray:
     return np.sum(x, axis=1, dtype=np.int32)  # wraps modulo 2**32
 
 
+def _first_extreme(arg: Callable[..., np.ndarray]) -> Callable[[np.ndarray], np.ndarray]:
+    # The value at np.argmax / np.argmin: NaN if the row holds one (both return the first
+    # NaN), and of -0 and +0 the one that comes first, whatever order NumPy's max would use.
+    return lambda x: np.take_along_axis(x, arg(x, axis=1)[:, None], axis=1)[:, 0]
+
+
 #: mnemonic -> row reduction (rows, cols) -> (rows,), for every row of table.REDUCE_OPS
 REDUCE: dict[str, Callable[[np.ndarray], np.ndarray]] = {
     "vrsum": _row_sum,
-    "vrmax": partial(np.max, axis=1),  # NumPy's max and argmax propagate NaN, as specified
-    "vrmin": partial(np.min, axis=1),
+    "vrmax": _first_extreme(np.argmax),
+    "vrmin": _first_extreme(np.argmin),
     "vrargmax": partial(np.argmax, axis=1),  # first index of the maximum, or of the first NaN
 }
 
 
-def _domain(op: EngineOp, sources: tuple[str, ...], scalar_is_float: bool = False) -> bool:
-    """True when the operation runs in fp32, False for int32; checks every dtype is plain."""
-    require_plain(op, "dd", *sources)
-    return scalar_is_float or any(op.dtype(name).is_float for name in sources)
+def _in_fp32(tiles: dict[str, Desc], sources: tuple[str, ...]) -> bool:
+    """Whether a float source puts the operation in fp32 (else it runs in int32)."""
+    return any(tiles[name].type.is_float for name in sources)
 
 
-def _read(op: EngineOp, name: str, in_fp32: bool) -> np.ndarray:
+def _read(op: EngineOp, name: str, desc: Desc, in_fp32: bool) -> np.ndarray:
     """Source tile `name` as fp32 or int32 (no copy when it already is)."""
-    view = op.tile(name)
+    view = op.tile(name, desc=desc)
     if in_fp32:
-        return read_fp32(view, op.dtype(name))
+        return read_fp32(view, desc.type)
     return view if view.dtype == I32 else view.astype(np.int32)
 
 
-def _require_domain(op: EngineOp, only: str, in_fp32: bool) -> None:
+def _require_domain(op: EngineOp, only: str, in_fp32: bool, why: str) -> None:
+    """bad_dtype when an int-only operation runs in fp32 or a float-only one in int32."""
     if only and (only == "float") != in_fp32:
-        have = "fp32" if in_fp32 else "int32"
-        raise Trap("bad_dtype", f"{mnemonic(op)}: {only} operands only, but the operands make "
-                   f"it {have} (dd, da, db/scalar: {_dtype_names(op)})")  # fmt: skip
+        domain = "fp32" if in_fp32 else "int32"
+        raise Trap("bad_dtype", f"{name_of(op)}: {only} operands only, but {why} make the "
+                   f"operation {domain}")  # fmt: skip
 
 
-def _dtype_names(op: EngineOp) -> str:
-    return ", ".join(op.dtype(f.name).name for f in op.inst.spec.fields if f.kind == "dreg")
+def _describe(tiles: dict[str, Desc], sources: tuple[str, ...]) -> str:
+    return ", ".join(f"{name} {tiles[name].type.name}" for name in sources)
 
 
 def _scalar(op: EngineOp, form: str, in_fp32: bool) -> np.ndarray:
@@ -139,92 +149,94 @@ def _scalar(op: EngineOp, form: str, in_fp32: bool) -> np.ndarray:
         return np.full((1, 1), op.f("fs"), F32)
     value = op.x("rs")
     if in_fp32:  # rounded once to fp32, from the full 64-bit value
-        return affine(value, np.zeros((1, 1), np.int64), dtypes.by_name("fp32"))
+        return affine(value, np.zeros((1, 1), np.int64), FP32)
     return np.full((1, 1), wrap_int32(value), I32)
 
 
 def binary(op: EngineOp, name: str, form: str) -> None:
     """dd = da OP b for one BINARY op in one broadcast form ("", .row, .col, .s, .x)."""
-    tile_b = form in ("", ".row", ".col")
-    in_fp32 = _domain(op, ("da", "db") if tile_b else ("da",), scalar_is_float=form == ".s")
-    _require_domain(op, DOMAIN_ONLY.get(name, ""), in_fp32)
-    shape = op.desc("da").shape
-    require_shape(op, "dd", shape, "dd has da's shape")
-    if form == "":
-        require_shape(op, "db", shape, "db has da's shape")
-    elif form == ".row":
-        require_shape(op, "db", (1, shape[1]), "db is 1 x cols")
-    elif form == ".col":
-        require_shape(op, "db", (shape[0], 1), "db is rows x 1")
-    a = _read(op, "da", in_fp32)
-    b = _read(op, "db", in_fp32) if tile_b else _scalar(op, form, in_fp32)
-    out = op.out("dd")
+    tile_b = form in BROADCAST_RULE
+    sources = ("da", "db") if tile_b else ("da",)
+    tiles = plain_descs(op, "dd", *sources)
+    in_fp32 = form == ".s" or _in_fp32(tiles, sources)
+    why = _describe(tiles, sources) + (" and the fp32 scalar" if form == ".s" else "")
+    _require_domain(op, DOMAIN_ONLY.get(name, ""), in_fp32, why)
+    rows, cols = tiles["da"].shape
+    require_shape(op, "dd", tiles["dd"], (rows, cols), "dd has da's shape")
+    if tile_b:
+        b_shape = {"": (rows, cols), ".row": (1, cols), ".col": (rows, 1)}[form]
+        require_shape(op, "db", tiles["db"], b_shape, BROADCAST_RULE[form])
+    a = _read(op, "da", tiles["da"], in_fp32)
+    b = _read(op, "db", tiles["db"], in_fp32) if tile_b else _scalar(op, form, in_fp32)
+    out = op.out("dd", desc=tiles["dd"])
     with np.errstate(all="ignore"):  # IEEE results (Inf, NaN) are the specified ones
         result = BINARY[name](a, b)
-    out[...] = convert(result, op.dtype("dd"))
+    out[...] = convert(result, tiles["dd"].type)
     op.count(out.size)
 
 
 def unary(op: EngineOp, name: str) -> None:
     """dd = f(ds) elementwise for one UNARY op (vabs, vneg, vnot)."""
-    in_fp32 = _domain(op, ("ds",))
-    _require_domain(op, DOMAIN_ONLY.get(name, ""), in_fp32)
-    require_shape(op, "dd", op.desc("ds").shape, "dd has ds's shape")
-    x = _read(op, "ds", in_fp32)
-    out = op.out("dd")
-    out[...] = convert(UNARY[name](x), op.dtype("dd"))
+    tiles = plain_descs(op, "dd", "ds")
+    in_fp32 = _in_fp32(tiles, ("ds",))
+    _require_domain(op, DOMAIN_ONLY.get(name, ""), in_fp32, _describe(tiles, ("ds",)))
+    require_shape(op, "dd", tiles["dd"], tiles["ds"].shape, "dd has ds's shape")
+    x = _read(op, "ds", tiles["ds"], in_fp32)
+    out = op.out("dd", desc=tiles["dd"])
+    out[...] = convert(UNARY[name](x), tiles["dd"].type)
     op.count(out.size)
 
 
-def reduce(op: EngineOp, function: Callable[[np.ndarray], np.ndarray]) -> None:
+def reduce(op: EngineOp, name: str) -> None:
     """dd[i, 0] = a reduction over row i of ds (vrsum, vrmax, vrmin, vrargmax)."""
-    in_fp32 = _domain(op, ("ds",))
-    require_shape(op, "dd", (op.desc("ds").rows, 1), "dd is rows x 1")
-    x = _read(op, "ds", in_fp32)
-    out = op.out("dd")
+    tiles = plain_descs(op, "dd", "ds")
+    require_shape(op, "dd", tiles["dd"], (tiles["ds"].rows, 1), "dd is rows x 1")
+    x = _read(op, "ds", tiles["ds"], _in_fp32(tiles, ("ds",)))
+    out = op.out("dd", desc=tiles["dd"])
     with np.errstate(all="ignore"):
-        out[:, 0] = convert(function(x), op.dtype("dd"))
+        out[:, 0] = convert(REDUCE[name](x), tiles["dd"].type)
     op.count(x.size)
 
 
 def vcvt(op: EngineOp) -> None:
     """dd = ds converted to dd's dtype; isa.dtypes.cast is the reference (`.sat` saturates)."""
-    require_plain(op, "dd", "ds")
-    require_shape(op, "dd", op.desc("ds").shape, "dd has ds's shape")
-    x = op.tile("ds")
-    out = op.out("dd")
-    out[...] = dtypes.cast(x, op.dtype("dd"), saturate=op.flag("sat"))
+    tiles = plain_descs(op, "dd", "ds")
+    require_shape(op, "dd", tiles["dd"], tiles["ds"].shape, "dd has ds's shape")
+    x = op.tile("ds", desc=tiles["ds"])
+    out = op.out("dd", desc=tiles["dd"])
+    out[...] = dtypes.cast(x, tiles["dd"].type, saturate=op.flag("sat"))
     op.count(out.size)
 
 
 def vsel(op: EngineOp) -> None:
     """dd = da where dm != 0 (NaN counts as nonzero) else db; each converted to dd's dtype."""
-    require_plain(op, "dd", "dm", "da", "db")
-    shape = op.desc("dm").shape
+    tiles = plain_descs(op, "dd", "dm", "da", "db")
+    shape = tiles["dm"].shape
     for name in ("dd", "da", "db"):
-        require_shape(op, name, shape, "dd, dm, da and db have one shape")
-    dtype = op.dtype("dd")
+        require_shape(op, name, tiles[name], shape, "dd, dm, da and db have one shape")
+    dtype = tiles["dd"].type
     with np.errstate(invalid="ignore"):
-        mask = op.tile("dm") != 0
-    a, b = convert(op.tile("da"), dtype), convert(op.tile("db"), dtype)
-    out = op.out("dd")
+        mask = op.tile("dm", desc=tiles["dm"]) != 0
+    a = convert(op.tile("da", desc=tiles["da"]), dtype)
+    b = convert(op.tile("db", desc=tiles["db"]), dtype)
+    out = op.out("dd", desc=tiles["dd"])
     out[...] = np.where(mask, a, b)
     op.count(out.size)
 
 
 _SINGLE: dict[str, Semantics] = {"vcvt": vcvt, "vsel": vsel, **vector_data.SEMANTICS}
+_FORMS = ("", ".row", ".col", ".s", ".x")
 
 
-def semantics(mnemonic_: str) -> Semantics:
-    """The semantics function of vector mnemonic `mnemonic_`; KeyError if there is none."""
-    if mnemonic_ in _SINGLE:
-        return _SINGLE[mnemonic_]
-    if mnemonic_ in REDUCE:
-        return partial(reduce, function=REDUCE[mnemonic_])
-    if mnemonic_ in UNARY:
-        return partial(unary, name=mnemonic_)
-    name, dot, suffix = mnemonic_[1:].partition(".")
-    form = dot + suffix
-    if mnemonic_[0] != "v" or name not in BINARY or form not in ("", ".row", ".col", ".s", ".x"):
-        raise KeyError(f"no vector semantics for {mnemonic_!r}")
-    return partial(binary, name=name, form=form)
+def semantics(mnemonic: str) -> Semantics:
+    """The semantics function of vector mnemonic `mnemonic`; KeyError if there is none."""
+    if mnemonic in _SINGLE:
+        return _SINGLE[mnemonic]
+    if mnemonic in REDUCE:
+        return partial(reduce, name=mnemonic)
+    if mnemonic in UNARY:
+        return partial(unary, name=mnemonic)
+    name, dot, suffix = mnemonic[1:].partition(".")
+    if mnemonic[0] != "v" or name not in BINARY or dot + suffix not in _FORMS:
+        raise KeyError(f"no vector semantics for {mnemonic!r}")
+    return partial(binary, name=name, form=dot + suffix)
