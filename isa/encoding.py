@@ -29,10 +29,10 @@ class Inst:
     values: tuple[int, ...]
 
     def __getitem__(self, name: str) -> int:
-        for f, v in zip(self.spec.fields, self.values, strict=True):
-            if f.name == name:
-                return v
-        raise KeyError(f"{self.spec.mnemonic} has no field {name!r}")
+        index = self.spec.field_index.get(name)
+        if index is None:
+            raise KeyError(f"{self.spec.mnemonic} has no field {name!r}")
+        return self.values[index]
 
     def as_dict(self) -> dict[str, int]:
         """Field name -> value."""

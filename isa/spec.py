@@ -97,6 +97,7 @@ class Instruction:
     traps: tuple[str, ...] = ()
     match: int = field(init=False)
     mask: int = field(init=False)
+    field_index: dict[str, int] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         match = mask = 0
@@ -109,6 +110,7 @@ class Instruction:
         # Reserved bits (neither operand nor fixed) must be zero: they join the mask.
         object.__setattr__(self, "match", match)
         object.__setattr__(self, "mask", WORD_MASK & ~operand_bits)
+        object.__setattr__(self, "field_index", {f.name: i for i, f in enumerate(self.fields)})
 
     @property
     def opcode(self) -> int:

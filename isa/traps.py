@@ -11,7 +11,8 @@ TRAPS: dict[str, str] = {
     "out_of_bounds": "an access, a tile or the pc lies (partly) outside every memory, "
     "or spans two memories",
     "bad_memory": "a tile operand lies in a memory its engine cannot use "
-    "(e.g. an MXU input outside SRAM)",
+    "(e.g. an MXU input outside SRAM), or a destination overlaps a source it must not "
+    "(`vtrans`)",
     "bad_descriptor": "a descriptor field is illegal: zero or more than 65535 rows, "
     "columns or depth, or a quantised row that is not a whole number of 32-element blocks",
     "tile_too_large": "a compute operand exceeds the engine's limits "

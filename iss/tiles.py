@@ -37,8 +37,9 @@ class Desc(NamedTuple):
 
     @property
     def row_bytes(self) -> int:
-        """Bytes of one row's data."""
-        return dtypes.row_bytes(self.type, self.cols)
+        """Bytes of one row's data (cols are whole blocks: every constructor checks that)."""
+        block, block_bytes = _BLOCKS[self.dtype]
+        return self.cols // block * block_bytes
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -53,6 +54,8 @@ class Desc(NamedTuple):
             f"stride {self.stride}"
         )
 
+
+_BLOCKS = tuple((t.block, t.block_bytes) for t in dtypes.DTYPES)
 
 EMPTY = Desc(0, 1, 1, dtypes.by_name("fp32").code, 4, 1, 4)
 

@@ -11,7 +11,8 @@ completed; a `wait` consumes the oldest token. Because engines are in order and 
 semaphores connect them, one pass in program order computes every start and end time.
 
 Occupancy per instruction (cycles), from the machine description:
-  dma        ceil(bytes / rate), rate = dma bytes/cycle (bounded by DRAM when it touches DRAM);
+  dma        ceil(bytes / rate), bytes = the larger of bytes read and written, rate = dma
+             bytes/cycle (bounded by DRAM when it touches DRAM);
              latency = dma latency (+ DRAM latency when it touches DRAM)
   matrix     ceil(N / array cols) * ceil(max(M, K) * 16384 / MACs-per-cycle[dtype] * ...)
              — a weight-stationary array streams max(M, K) rows per 128-column pass, at the

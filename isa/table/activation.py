@@ -27,14 +27,19 @@ FUNCTIONS = (
     (2, "log", "ln(t)", "ln(0) = -Inf, negative t gives NaN"),
     (3, "tanh", "tanh(t)", ""),
     (4, "sigmoid", "1 / (1 + e**-t)", ""),
-    (5, "gelu", "t/2 * (1 + erf(t / sqrt(2)))", "the exact erf form (BERT, MiniLM)"),
+    (
+        5,
+        "gelu",
+        "t/2 * (1 + erf(t / sqrt(2)))",
+        "the exact erf form (BERT, MiniLM); gelu(-Inf) is NaN",
+    ),
     (
         6,
         "gelu_tanh",
         "t/2 * (1 + tanh(sqrt(2/pi) * (t + 0.044715 t**3)))",
-        "the tanh approximation (GPT-2)",
+        "the tanh approximation (GPT-2); -Inf gives NaN",
     ),
-    (7, "silu", "t / (1 + e**-t)", "SiLU / swish (Llama's SwiGLU gate)"),
+    (7, "silu", "t / (1 + e**-t)", "SiLU / swish (Llama's SwiGLU gate); silu(-Inf) is NaN"),
     (8, "rsqrt", "1 / sqrt(t)", "rsqrt(+0) = +Inf, negative t gives NaN"),
     (9, "recip", "1 / t", "1/0 is a signed Inf"),
     (10, "sqrt", "sqrt(t)", "negative t gives NaN"),
@@ -44,13 +49,14 @@ FUNCTIONS = (
 
 _T = (
     "t = fp32(fp32(scale * s) + bias) with s = ds[i, j] widened to fp32 (two roundings); "
-    "y = {f} evaluated in float64 and rounded once to fp32 (nearest even){notes}; "
+    "y = {f} evaluated to float64 accuracy in a form that does not cancel (erfc(-z) for erf "
+    "GELU, t / (1 + e**(-2u)) for tanh GELU) and rounded once to fp32 (nearest even){notes}; "
     "dd[i, j] = y converted to dd's dtype (as `vcvt` without `.sat`). "
 )
 _SUM = (
     " dsum[i, 0] = the sum over j of the fp32 y (before conversion to dd's dtype), in fp32 in "
     "NumPy's pairwise order (numpy.sum(y, axis=1, dtype=float32)), converted to dsum's dtype; "
-    "dsum is rows x 1."
+    "dsum is rows x 1 and is written after dd."
 )
 _ON_CHIP = (
     " Operands lie in SRAM or the accumulator memory, at most 128 rows; dd has ds's shape; "

@@ -16,12 +16,13 @@ _CAST = (
     "saturate and take 0 for NaN)."
 )
 _DEQUANT = (
+    "A copy between equal dtypes moves the bits unchanged (NaN payloads kept). "
     "A q4_1 source is dequantised per 32-element block as fp32(d) * q + fp32(m) "
     "(q = 0..15, two fp32 roundings, no fused multiply-add), a q8_0 source as fp32(d) * q "
     "(q = -128..127), exactly as GGUF defines them; the result is then converted to the "
     "destination dtype."
 )
-_TILE_TRAPS = ("out_of_bounds", "misaligned", "bad_descriptor")
+_TILE_TRAPS = ("out_of_bounds", "misaligned")
 
 DMA = [
     instr(
@@ -48,7 +49,8 @@ DMA = [
         (dreg("dd", A), dreg("ds", B), dreg("di", C)),
         "gather rows of a table by index (embeddings, KV caches)",
         "di holds dd.rows int32 indices (shape rows x 1 or 1 x rows). For each i, row i of "
-        "dd = convert(row di[i] of ds). ds.cols must equal dd.cols; ds.rows is the table "
+        "dd = convert(row di[i] of ds). All three are 2-D (depth 1); ds.cols must equal "
+        "dd.cols; ds.rows is the table "
         "length and every index must be in [0, ds.rows). Quantised tables are dequantised "
         "on the fly. " + _CAST + " " + _DEQUANT,
         (*_TILE_TRAPS, "shape_mismatch", "bad_dtype", "index_out_of_range"),

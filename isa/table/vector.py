@@ -21,8 +21,8 @@ _TRAPS = (
     "shape_mismatch",
 )
 _DOMAIN = (
-    "Operands are read as fp32 if any of them (a tile's dtype or the `.s` scalar) is a float "
-    "type, otherwise as int32, and the result is converted to dd's dtype as `vcvt` does "
+    "Operands are read as fp32 if any source (a source tile's dtype or the `.s` scalar) is a "
+    "float type, otherwise as int32, and the result is converted to dd's dtype as `vcvt` does "
     "without `.sat`. Integer arithmetic wraps modulo 2**32 before that conversion. dd may "
     "alias a source: every source element is read before any result is written."
 )
@@ -102,11 +102,22 @@ REDUCE_OPS = (
         "vrsum",
         "row sum",
         "sum over j of ds[i, j]; floats are summed in fp32 in NumPy's "
-        "pairwise order (numpy.sum(x, axis=1, dtype=float32) is the reference), integers in "
+        "pairwise order (numpy.sum of the row as a contiguous float32 array is the reference), "
+        "integers in "
         "int32 with wrap-around",
     ),
-    (1, "vrmax", "row maximum", "the largest ds[i, j]; NaN if the row holds a NaN"),
-    (2, "vrmin", "row minimum", "the smallest ds[i, j]; NaN if the row holds a NaN"),
+    (
+        1,
+        "vrmax",
+        "row maximum",
+        "the largest ds[i, j]; NaN if the row holds a NaN; of equal values (-0, +0) the first",
+    ),
+    (
+        2,
+        "vrmin",
+        "row minimum",
+        "the smallest ds[i, j]; NaN if the row holds a NaN; of equal values the first",
+    ),
     (
         3,
         "vrargmax",
@@ -186,7 +197,8 @@ def _others() -> list:
             (dreg("dd", A), dreg("dm", B), dreg("da", C), dreg("db", D)),
             "select",
             "dd[i, j] = da[i, j] if dm[i, j] != 0 else db[i, j] (a NaN mask element counts as "
-            "nonzero); all four have the same shape; values converted to dd's dtype.",
+            "nonzero); all four have the same shape; values converted to dd's dtype (bits kept "
+            "unchanged when the dtype is the same).",
             _TRAPS,
         ),
         instr(
@@ -198,7 +210,8 @@ def _others() -> list:
             (dreg("dd", A), dreg("ds", B)),
             "transpose",
             "dd[j, i] = ds[i, j]; dd is cols x rows of ds (both <= 128 rows); "
-            "values converted to dd's dtype; dd must not overlap ds.",
+            "values converted to dd's dtype (bits kept when the dtype is the same); dd must not "
+            "overlap ds (`bad_memory`).",
             _TRAPS,
         ),
         instr(
@@ -234,7 +247,8 @@ def _others() -> list:
             ),
             "affine mask: keep elements where an affine predicate holds",
             "dd[i, j] = ds[i, j] if x[rs1] + c1 * i + c2 * j >= 0 (exact integers) else f[fs]; "
-            "values converted to dd's dtype. Causal attention masking of a score tile at "
+            "values converted to dd's dtype (bits kept when the dtype is the same). Causal "
+            "attention masking of a score tile at "
             "query offset q0 and key offset k0 is x[rs1] = q0 - k0, c1 = 1, c2 = -1 "
             "(`vcausal`).",
             _TRAPS,
