@@ -13,8 +13,9 @@ $(STAMP): pyproject.toml
 
 setup: $(STAMP)             ## create .venv and install the project with its test tools
 
-demo: setup                 ## the main job (until the model lands: a tour of the ISA)
+demo: setup                 ## the main job (until the model lands: a GEMM on the simulated J1)
 	$(BIN)/python -m isa
+	$(BIN)/python -m programs.examples.gemm
 
 test: setup                 ## the whole test suite
 	$(BIN)/python -m pytest

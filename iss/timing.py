@@ -14,9 +14,9 @@ Occupancy per instruction (cycles), from the machine description:
   dma        ceil(bytes / rate), bytes = the larger of bytes read and written, rate = dma
              bytes/cycle (bounded by DRAM when it touches DRAM);
              latency = dma latency (+ DRAM latency when it touches DRAM)
-  matrix     ceil(N / array cols) * ceil(max(M, K) * 16384 / MACs-per-cycle[dtype] * ...)
-             — a weight-stationary array streams max(M, K) rows per 128-column pass, at the
-             dtype's rate relative to one MAC per PE per cycle; latency = fill latency
+  matrix     ceil(N / array cols) * ceil(max(M, K) / r), r = MACs-per-cycle[dtype] / (rows *
+             cols) — a weight-stationary array loads K weight rows and streams M input rows
+             per 128-column pass, r rows per cycle; latency = the array's fill latency
   vector     ceil(elements / elements-per-cycle); latency = the unit's latency
   activation likewise
 Energy: MACs x pJ/MAC[dtype], elements x pJ/element, bytes x pJ/byte of each memory level
