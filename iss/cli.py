@@ -106,6 +106,8 @@ def main(program, inputs, outputs, machine, max_steps, timeout, race, report_for
         else:
             sim.run(max_steps=max_steps, timeout=timeout)
         status = (sim.state.exit_code or 0) & 255
+        if report_format == "text":
+            click.echo(f"halted: exit status {sim.state.exit_code}")
     except (Trap, RaceError, LimitReached) as e:
         click.echo(f"jrun: {e}", err=True)
         status = 3

@@ -72,10 +72,12 @@ MATRIX = [
         "accumulator memory and is int32 for int8 inputs, fp32 otherwise. Limits: M <= 128, "
         "K <= 128, N <= 512 (N <= 128 with `.tb`). Integers: exact products summed with "
         "wrap-around modulo 2**32 into C. Floats: inputs are widened exactly to fp32, "
-        "products formed in fp32 (exact for every input dtype but fp32), and the K products "
-        "of each output summed with C's previous value (with `.acc`) in fp32 with round to "
-        "nearest even; the order of that sum is not specified (the simulator uses the host's "
-        "BLAS), so fp results may differ in the last bits between hosts. NaN and Inf "
+        "products formed exactly (every product of two widened 8- or 16-bit inputs fits fp32), "
+        "and the K products of each output summed with C's previous value (with `.acc`) in "
+        "fp32 with round to nearest even; the order of that sum is not specified. For fp32 "
+        "inputs a product may also be fused with its addition (FMA) rather than rounded "
+        "first. The simulator uses the host's BLAS, so float results may differ in the last "
+        "bits between hosts. NaN and Inf "
         "propagate as IEEE arithmetic does; there are no float traps.",
         (
             "out_of_bounds",

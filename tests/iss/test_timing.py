@@ -1,0 +1,98 @@
+"""The timing model overlaps engines where semaphores allow and serialises them where they
+do not; the race detector catches a missing wait; runs are deterministic."""
+
+from __future__ import annotations
+
+import pytest
+
+from iss.race import RaceError
+from iss.runtime import Simulator
+
+PROLOGUE = """
+        .input  x, bf16, (128, 128)
+        .section .sram
+a:      .space  128 * 128 * 2
+b:      .space  128 * 128 * 2
+        .section .acc
+c:      .space  128 * 128 * 4
+        .text
+        li      t0, x
+        tset    d0, t0, 128, 128, bf16
+        li      t1, a
+        tset    d1, t1, 128, 128, bf16
+        li      t2, b
+        tset    d2, t2, 128, 128, bf16
+        li      t3, c
+        tset    d3, t3, 128, 128, fp32
+"""
+
+OVERLAP = (
+    PROLOGUE
+    + """
+        dma.copy d1, d0              ; load a
+        signal  dma, sem0
+        wait    matrix, sem0         ; the MXU needs a
+        mm      d3, d1, d1
+        dma.copy d2, d0              ; load b: nothing orders it after the MXU
+        barrier
+        halt
+"""
+)
+
+
+def run(tmp_path, source: str, race: str = "error") -> Simulator:
+    path = tmp_path / "t.jasm"
+    path.write_text(source)
+    sim = Simulator.load(path, machine="j1", race=race, record_events=True)
+    sim.run()
+    return sim
+
+
+def events(sim: Simulator) -> list:
+    return sim.core.timing.events
+
+
+def test_dma_overlaps_the_mxu_where_no_semaphore_orders_them(tmp_path):
+    load_a, mm, load_b = events(run(tmp_path, OVERLAP))
+    assert (load_a.engine, mm.engine, load_b.engine) == ("dma", "matrix", "dma")
+    assert mm.start >= load_a.end  # serialised by sem0
+    assert load_b.start < mm.end  # overlapped: the DMA queue does not wait for the MXU
+
+
+def test_a_wait_serialises_the_second_load_after_the_mxu(tmp_path):
+    source = OVERLAP.replace("        dma.copy d2, d0              ; load b",
+                             "        signal  matrix, sem1\n        wait    dma, sem1\n"
+                             "        dma.copy d2, d0              ; load b")  # fmt: skip
+    _, mm, load_b = events(run(tmp_path, source))
+    assert load_b.start >= mm.end
+
+
+def test_the_front_end_waits_at_a_barrier(tmp_path):
+    sim = run(tmp_path, OVERLAP)
+    last_end = max(e.end for e in events(sim))
+    assert sim.report().cycles >= last_end
+
+
+def test_a_missing_wait_is_a_race_naming_both_instructions(tmp_path):
+    source = OVERLAP.replace("        wait    matrix, sem0         ; the MXU needs a\n", "")
+    with pytest.raises(RaceError) as e:
+        run(tmp_path, source)
+    message = str(e.value)
+    assert "matrix reads sram" in message and "dma may still be writing" in message
+    lines = source.splitlines()
+    dma_line = 1 + next(i for i, t in enumerate(lines) if "load a" in t)
+    mm_line = 1 + next(i for i, t in enumerate(lines) if t.strip().startswith("mm "))
+    assert f"t.jasm:{dma_line}" in message and f"t.jasm:{mm_line}" in message
+
+
+def test_warn_mode_reports_and_continues(tmp_path):
+    source = OVERLAP.replace("        wait    matrix, sem0         ; the MXU needs a\n", "")
+    sim = run(tmp_path, source, race="warn")
+    assert len(sim.race.races) == 1
+    assert sim.state.halted
+
+
+def test_same_program_same_cycles_and_energy(tmp_path):
+    first, second = run(tmp_path, OVERLAP).report(), run(tmp_path, OVERLAP).report()
+    assert first.as_dict() == second.as_dict()
+    assert first.energy_j > 0 and first.macs == {"bf16": 128 * 128 * 128}
