@@ -155,6 +155,11 @@ class Preprocessor:
             raise AsmError(
                 f"expansions nested too deeply (limit {MAX_DEPTH}); is a macro calling itself?"
             )
+        # The budget is charged before any work: once spent, further calls fail at once.
+        self._spend(s, body.count("\n") + 1)
+        self.expansions += 1
+        if self.expansions > MAX_EXPANSIONS:
+            raise AsmError(f"too many macro and .irp expansions (more than {MAX_EXPANSIONS})")
         what = f"macro '{context.name}'" if context.kind == "macro" else context.kind
         try:
             text = macros.substitute(body, values, self.counter, what)
@@ -166,12 +171,7 @@ class Preprocessor:
             self.reporter.report(unit.diagnostic(e, place[0], place[1:]))
             return
         unit = Unit(path, text, self.file, first, 0, context)
-        stmts = syntax.parse(unit)
-        self._spend(s, max(1, len(stmts)))
-        self.expansions += 1
-        if self.expansions > MAX_EXPANSIONS:
-            raise AsmError(f"too many macro and .irp expansions (more than {MAX_EXPANSIONS})")
-        self.process(stmts, depth + 1, context.kind == "macro")
+        self.process(syntax.parse(unit), depth + 1, context.kind == "macro")
 
     def _spend(self, s: Stmt, count: int) -> None:
         if self.expanded + count > self.max_expanded:

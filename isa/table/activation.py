@@ -40,11 +40,11 @@ FUNCTIONS = (
         "the tanh approximation (GPT-2); -Inf gives NaN",
     ),
     (7, "silu", "t / (1 + e**-t)", "SiLU / swish (Llama's SwiGLU gate); silu(-Inf) is NaN"),
-    (8, "rsqrt", "1 / sqrt(t)", "rsqrt(+0) = +Inf, negative t gives NaN"),
+    (8, "rsqrt", "1 / sqrt(t)", "rsqrt(+0) = +Inf, rsqrt(-0) = -Inf, negative t gives NaN"),
     (9, "recip", "1 / t", "1/0 is a signed Inf"),
-    (10, "sqrt", "sqrt(t)", "negative t gives NaN"),
+    (10, "sqrt", "sqrt(t)", "sqrt(-0) = -0, negative t gives NaN"),
     (11, "square", "t * t", ""),
-    (12, "relu", "max(t, 0)", "NaN stays NaN"),
+    (12, "relu", "max(t, 0)", "-0 gives +0, NaN stays NaN"),
 )
 
 _T = (

@@ -4,7 +4,7 @@ masks, iota and transpose over on-chip tiles (SRAM or accumulator memory, at mos
 Every binary operation exists in five broadcast forms sharing one function code:
 `vOP dd, da, db` (tile with tile), `vOP.row` (db is 1 x cols, repeated down the rows),
 `vOP.col` (db is rows x 1, repeated across the columns), `vOP.s` (fp32 register) and
-`vOP.x` (integer register).
+`vOP.x` (integer register); the integer-only operations have no `.s` form.
 """
 
 from __future__ import annotations
@@ -78,6 +78,8 @@ def _binary() -> list:
     for code, name, summary, result, domain in BINARY_OPS:
         only = {"int": " Integer operands only.", "float": " Float operands only."}.get(domain, "")
         for suffix, opcode, third, b_rule in _FORMS:
+            if suffix == ".s" and domain == "int":
+                continue  # an fp32 scalar makes the operation fp32, which integer ops refuse
             make, third_name = _THIRD[third]
             rows.append(
                 instr(

@@ -255,7 +255,7 @@ def test_vector_traps(rig):
     rig.trap("bad_dtype", "vand", dd=3, da=1, db=2)
     rig.put(5, np.ones((4, 32), np.int32), "int32")
     rig.trap("bad_dtype", "vdiv", dd=3, da=5, db=5)
-    rig.trap("bad_dtype", "vand.s", dd=3, da=5, fs=0)
+    rig.trap("bad_dtype", "vand.x", dd=3, da=1, rs=0)  # an fp32 tile makes the op fp32
     rig.put(6, np.ones((4, 32), np.float32), "fp32", "dram")
     trap = rig.trap("bad_memory", "vadd", dd=3, da=6, db=2)
     assert "dram" in trap.reason
