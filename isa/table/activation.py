@@ -8,17 +8,10 @@ from a rows x 1 tile, e.g. a negated row maximum) and `act.F.col.sum`.
 
 from __future__ import annotations
 
-from isa.table.formats import IMM, A, B, C, D, F, dreg, freg, instr
+from isa.table.formats import COMPUTE_TRAPS, IMM, A, B, C, D, F, dreg, freg, instr
 
 _G = "Activation unit"
-_TRAPS = (
-    "out_of_bounds",
-    "misaligned",
-    "bad_memory",
-    "tile_too_large",
-    "bad_dtype",
-    "shape_mismatch",
-)
+_TRAPS = COMPUTE_TRAPS
 
 # function code, name, y = f(t), notes on edge cases
 FUNCTIONS = (

@@ -8,7 +8,21 @@ the race detector reports programs that rely on anything else).
 
 from __future__ import annotations
 
-from isa.table.formats import A, B, C, F, dreg, engine, flag, freg, imm, instr, sem, xreg
+from isa.table.formats import (
+    COMPUTE_TRAPS,
+    A,
+    B,
+    C,
+    F,
+    dreg,
+    engine,
+    flag,
+    freg,
+    imm,
+    instr,
+    sem,
+    xreg,
+)
 
 _CAST = (
     "Elements are converted to the destination dtype as `vcvt` does without `.sat` (round to "
@@ -79,14 +93,7 @@ MATRIX = [
         "first. The simulator uses the host's BLAS, so float results may differ in the last "
         "bits between hosts. NaN and Inf "
         "propagate as IEEE arithmetic does; there are no float traps.",
-        (
-            "out_of_bounds",
-            "misaligned",
-            "bad_memory",
-            "tile_too_large",
-            "bad_dtype",
-            "shape_mismatch",
-        ),
+        COMPUTE_TRAPS,
     ),
 ]
 

@@ -17,6 +17,16 @@ from isa.registers import ENGINES
 from isa.spec import Field, Instruction, Kind
 
 A, B, C, D = 8, 13, 18, 23  #: register slots
+
+#: the faults a tile operand of a compute engine (matrix, vector, activation) can raise
+COMPUTE_TRAPS = (
+    "out_of_bounds",
+    "misaligned",
+    "bad_memory",
+    "tile_too_large",
+    "bad_dtype",
+    "shape_mismatch",
+)
 F = 28  #: 4-bit function / dtype / flag slot
 IMM = 32  #: 32-bit immediate
 

@@ -9,17 +9,10 @@ Every binary operation exists in five broadcast forms sharing one function code:
 
 from __future__ import annotations
 
-from isa.table.formats import IMM, A, B, C, D, F, dreg, flag, freg, imm, instr, xreg
+from isa.table.formats import COMPUTE_TRAPS, IMM, A, B, C, D, F, dreg, flag, freg, imm, instr, xreg
 
 _G = "Vector unit"
-_TRAPS = (
-    "out_of_bounds",
-    "misaligned",
-    "bad_memory",
-    "tile_too_large",
-    "bad_dtype",
-    "shape_mismatch",
-)
+_TRAPS = COMPUTE_TRAPS
 _DOMAIN = (
     "Operands are read as fp32 if any source (a source tile's dtype or the `.s` scalar) is a "
     "float type, otherwise as int32, and the result is converted to dd's dtype as `vcvt` does "
