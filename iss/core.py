@@ -11,6 +11,8 @@ import time
 import traceback
 from collections.abc import Callable
 
+from threadpoolctl import threadpool_limits
+
 from isa import disassemble
 from isa.elf import Program
 from isa.machine import Machine
@@ -132,7 +134,15 @@ class Core:
 
     # -- running --------------------------------------------------------------------------
     def run(self, max_steps: int | None = None, timeout: float | None = None) -> None:
-        """Run until `halt`, a trap (raised, state intact), or a limit (LimitReached)."""
+        """Run until `halt`, a trap (raised, state intact), or a limit (LimitReached).
+
+        BLAS is held to one thread meanwhile: tile-sized matmuls gain nothing from more, and
+        on a busy 2-core host two BLAS threads were seen to make them 20-100x slower.
+        """
+        with threadpool_limits(limits=1, user_api="blas"):
+            self._run(max_steps, timeout)
+
+    def _run(self, max_steps: int | None, timeout: float | None) -> None:
         state, translator = self.state, self.translator
         deadline = None if timeout is None else time.monotonic() + timeout
         pc, blocks = state.pc, 0

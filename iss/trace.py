@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from threadpoolctl import threadpool_limits
+
 from isa import EncodingError, decode, disassemble
 from isa.registers import XREG_ABI
 from iss.core import Core
@@ -34,6 +36,11 @@ def _snapshot(core: Core) -> tuple:
 
 def trace_run(core: Core, write: Callable[[str], None], max_steps: int | None = None) -> None:
     """Single-step `core` to halt (or a trap, which propagates), writing one line each."""
+    with threadpool_limits(limits=1, user_api="blas"):  # as Core.run does
+        _trace(core, write, max_steps)
+
+
+def _trace(core: Core, write: Callable[[str], None], max_steps: int | None) -> None:
     state = core.state
     while not state.halted:
         if max_steps is not None and state.instret >= max_steps:
