@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import os
 import sys
+import textwrap
 
 import click
 
 import isa
 from asm import assembler
+from asm.directives import ALL_NAMES
 from asm.listing import listing
+from isa.elf import ElfError, Program, read_elf
 
 LAYOUT_HELP = """\b
 Memory layout:
@@ -33,6 +36,22 @@ class DefaultGroup(click.Group):
         if args and args[0] not in self.commands and args[0] not in ("--help", "--version"):
             args = ["asm", *args]
         return super().parse_args(ctx, args)
+
+    def invoke(self, ctx: click.Context) -> object:
+        # No input may end in a traceback: a bug in jasm is reported as one, in one line.
+        try:
+            return super().invoke(ctx)
+        except (click.ClickException, click.exceptions.Exit, click.Abort):
+            raise
+        except Exception as e:
+            if os.environ.get("JASM_DEBUG"):
+                raise
+            click.echo(
+                f"jasm: internal error: {type(e).__name__}: {e} (please report it; "
+                "JASM_DEBUG=1 shows the traceback)",
+                err=True,
+            )
+            sys.exit(1)
 
 
 @click.group(
@@ -65,21 +84,58 @@ def _define(ctx: click.Context, param: click.Parameter, values: tuple[str, ...])
 @main.command(
     "asm",
     help="Assemble FILES into one J1 program (sections concatenated in command-line "
-    "order, .global symbols shared).\n\n" + LAYOUT_HELP,
+    "order, .global symbols shared).\n\n"
+    + LAYOUT_HELP
+    + "\n\b\nDirectives:\n"
+    + textwrap.fill(" ".join(ALL_NAMES), 76, initial_indent="  ", subsequent_indent="  "),
 )
 @click.argument("files", nargs=-1, required=True)
-@click.option("-o", "--output", help="Output ELF file (default: first FILE with .elf).")
-@click.option("-I", "include_dirs", multiple=True, help="Search DIR for .include/.incbin.")
-@click.option("-D", "defines", multiple=True, callback=_define, help="Define NAME=VALUE.")
-@click.option("-W", "warnings", multiple=True, type=click.Choice(["error"]),
-              help="-W error: treat warnings as errors.")  # fmt: skip
-@click.option("-l", "--listing", "listing_file", help="Write a listing to FILE ('-': stdout).")
-@click.option("--error-limit", default=20, show_default=True, help="Stop after N errors.")
-def assemble_command(files: tuple[str, ...], output: str | None, include_dirs: tuple[str, ...],
-                     defines: dict, warnings: tuple[str, ...], listing_file: str | None,
-                     error_limit: int) -> None:  # fmt: skip
-    options = assembler.Options(list(include_dirs), defines, "error" in warnings,
-                                max(1, error_limit), listing=listing_file is not None)  # fmt: skip
+@click.option("-o", "--output", metavar="OUT", help="Output ELF file (default: FILE.elf).")
+@click.option(
+    "-I",
+    "include_dirs",
+    metavar="DIR",
+    multiple=True,
+    help="Search DIR for .include / .incbin / .tensor files.",
+)
+@click.option(
+    "-D",
+    "defines",
+    metavar="NAME=VALUE",
+    multiple=True,
+    callback=_define,
+    help="Define an integer symbol (VALUE defaults to 1).",
+)
+@click.option(
+    "-W",
+    "warnings",
+    multiple=True,
+    type=click.Choice(["error"]),
+    help="-W error: treat warnings as errors.",
+)
+@click.option(
+    "-l", "--listing", "listing_file", metavar="FILE", help="Write a listing to FILE ('-': stdout)."
+)
+@click.option(
+    "--error-limit", metavar="N", default=20, show_default=True, help="Stop after N errors."
+)
+def assemble_command(
+    files: tuple[str, ...],
+    output: str | None,
+    include_dirs: tuple[str, ...],
+    defines: dict,
+    warnings: tuple[str, ...],
+    listing_file: str | None,
+    error_limit: int,
+) -> None:
+    """Assemble FILES (the default command)."""
+    options = assembler.Options(
+        list(include_dirs),
+        defines,
+        "error" in warnings,
+        max(1, error_limit),
+        listing=listing_file is not None,
+    )
     result = assembler.assemble(list(files), options)
     if result.diagnostics:
         click.echo(result.text(), err=True)
@@ -97,14 +153,15 @@ def assemble_command(files: tuple[str, ...], output: str | None, include_dirs: t
             else:
                 with open(listing_file, "w", encoding="utf-8") as f:
                     f.write(text)
-    except (OSError, ValueError) as e:
-        click.echo(f"jasm: error: {e}", err=True)
+    except ElfError as e:  # jasm checks every ELF rule first: this would be a bug in jasm
+        click.echo(f"jasm: internal error: the program breaks an ELF rule: {e}", err=True)
+        sys.exit(1)
+    except OSError as e:
+        click.echo(f"jasm: error: cannot write: {e}", err=True)
         sys.exit(1)
 
 
-def _read_program(path: str) -> isa.elf.Program:
-    from isa.elf import ElfError, read_elf
-
+def _read_program(path: str) -> Program:
     try:
         with open(path, "rb") as f:
             data = f.read()
@@ -123,6 +180,7 @@ def _read_program(path: str) -> isa.elf.Program:
 @click.option("--show-encoding", is_flag=True, help="Show each instruction word in hex.")
 @click.option("--no-source", is_flag=True, help="Do not interleave source lines.")
 def dis_command(program: str, show_encoding: bool, no_source: bool) -> None:
+    """Disassemble PROGRAM."""
     from asm.disasm import SourceCache, disassembly
 
     parsed = _read_program(program)
@@ -133,6 +191,7 @@ def dis_command(program: str, show_encoding: bool, no_source: bool) -> None:
 @main.command("syms", help="List the symbols and the I/O table of a J1 ELF program.")
 @click.argument("program")
 def syms_command(program: str) -> None:
+    """List PROGRAM's symbols and I/O table."""
     from asm.disasm import symbol_table
 
     click.echo(symbol_table(_read_program(program)), nl=False)

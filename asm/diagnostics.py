@@ -14,6 +14,7 @@ from typing import Any, Literal
 
 Severity = Literal["error", "warning", "note"]
 _SHOWN_WIDTH = 160  # characters of a long source line shown around the caret
+REPEAT_FACTOR = 50  # reports (repeats included) allowed per error of the limit
 
 
 @dataclass(frozen=True)
@@ -111,6 +112,7 @@ class Reporter:
         self.werror = werror
         self.diagnostics: list[Diagnostic] = []
         self.errors = 0
+        self.reports = 0  #: errors reported, repeats included
         self._seen: set[tuple[str, str]] = set()
 
     def report(self, diag: Diagnostic) -> None:
@@ -118,6 +120,10 @@ class Reporter:
         if diag.severity == "warning" and self.werror:
             diag.severity = "error"
             diag.message += " [-W error]"
+        self.reports += diag.severity == "error"
+        if self.reports > REPEAT_FACTOR * self.limit:
+            # Expansions can repeat one error without end; each costs its message.
+            self._stop(f"too many errors ({self.reports} reported, with repeats); stopping")
         key = (diag.message, str(diag.loc))
         if key in self._seen:
             return
@@ -126,10 +132,12 @@ class Reporter:
         if diag.severity == "error":
             self.errors += 1
             if self.errors >= self.limit:
-                self.diagnostics.append(
-                    Diagnostic("error", f"too many errors ({self.limit}); stopping")
-                )
-                raise TooManyErrors
+                self._stop(f"too many errors ({self.limit}); stopping")
+
+    def _stop(self, message: str) -> None:
+        self.diagnostics.append(Diagnostic("error", message))
+        self.errors += 1
+        raise TooManyErrors
 
     def error(self, message: str, loc: Loc | None = None) -> None:
         """Report an error with no statement attached (files, options, linking)."""
@@ -144,12 +152,18 @@ class Reporter:
         return "\n".join(d.format() for d in self.diagnostics)
 
 
+def shown(text: object, limit: int = 60) -> str:
+    """User text for a message, cut short if it is long."""
+    text = str(text)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
 def did_you_mean(word: str, candidates: Iterable[str]) -> str:
     """`; did you mean 'x'?` naming the closest candidates (ties by edit distance), or ''."""
     pool = list(candidates)
-    close = difflib.get_close_matches(word, pool, n=6, cutoff=0.6)
+    close = difflib.get_close_matches(word, pool, n=20, cutoff=0.6)
     if not close and word.lower() != word:
-        close = difflib.get_close_matches(word.lower(), pool, n=6, cutoff=0.6)
+        close = difflib.get_close_matches(word.lower(), pool, n=20, cutoff=0.6)
     if not close:
         return ""
     distances = {c: edit_distance(word.lower(), c.lower()) for c in close}

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from asm import data, tensors
-from asm.diagnostics import AsmError, did_you_mean
+from asm.diagnostics import AsmError, did_you_mean, shown
 from asm.expr import NotConstant, Rel, evaluate, integer
 from asm.preprocess import PREPROCESSOR
 from asm.sections import USER_SECTIONS
@@ -56,7 +56,8 @@ def _section(s: Any, lay: Any) -> None:
     if name not in USER_SECTIONS:
         hint = did_you_mean(name, USER_SECTIONS)
         raise AsmError(
-            f"unknown section '{name}'{hint} (sections: {' '.join(USER_SECTIONS)})", s.args[0]
+            f"unknown section '{shown(name)}'{hint} (sections: {' '.join(USER_SECTIONS)})",
+            s.args[0],
         )
     lay.chunk = lay.section(name)
 

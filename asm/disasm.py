@@ -24,6 +24,7 @@ class SourceCache:
         self.files: dict[str, list[str] | None] = {}
 
     def line(self, path: str, number: int) -> str | None:
+        """Line `number` of source `path`, or None if it cannot be read."""
         if path not in self.files:
             self.files[path] = self._read(path)
         lines = self.files[path]
@@ -64,6 +65,10 @@ def disassembly(program: Program, show_encoding: bool = False, sources: Any = No
                 last_row = (row.file, row.line)
             word = int.from_bytes(section.data[k : k + 8], "little")
             out.append(_instruction_line(word, pc, labels, show_encoding))
+        tail = len(section.data) - len(section.data) % 8
+        if tail < len(section.data):  # data that does not fill a word
+            values = ", ".join(f"{b:#04x}" for b in section.data[tail:])
+            out.append(f"    {section.address + tail:x}:  .byte {values}")
     return "\n".join(out) + "\n"
 
 
@@ -96,6 +101,7 @@ def symbol_table(program: Program) -> str:
         out.append(f"  {'ROLE':<8}{'NAME':<20}{'DTYPE':<9}{'SHAPE':<18}{'ADDRESS':<18}NBYTES")
         for e in program.io:
             shape = "x".join(str(n) for n in e.shape)
-            out.append(f"  {e.role:<8}{e.name:<20}{e.dtype:<9}{shape:<18}{e.address:016x}  "
-                       f"{e.nbytes}")  # fmt: skip
+            out.append(
+                f"  {e.role:<8}{e.name:<20}{e.dtype:<9}{shape:<18}{e.address:016x}  {e.nbytes}"
+            )
     return "\n".join(out) + "\n"

@@ -76,6 +76,7 @@ class Emitter:
             self.records.append((s, chunk.base + s.offset, bytes(data)))
 
     def assign(self, name: str, value: int) -> None:
+        """`.set`: later statements see the new value."""
         self.scope.assign(name, value)
 
     def run(self) -> None:

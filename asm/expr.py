@@ -53,12 +53,19 @@ class Rel:
 
 
 class Scope(Protocol):
-    """What an expression can see: symbols, numeric local labels, object sizes."""
+    """What an expression can see: symbols, numeric local labels, object sizes, `.`."""
 
-    def symbol(self, name: Token) -> int | float | Rel: ...
-    def local(self, ref: Token) -> int | Rel: ...
-    def sizeof(self, name: Token) -> int: ...
-    def here(self) -> int | Rel: ...
+    def symbol(self, name: Token) -> int | float | Rel:
+        """The value of a symbol (AsmError if it has none here)."""
+
+    def local(self, ref: Token) -> int | Rel:
+        """The address that `1b` / `1f` refers to at this point."""
+
+    def sizeof(self, name: Token) -> int:
+        """Bytes of an .input/.output/.weight/.tensor."""
+
+    def here(self) -> int | Rel:
+        """`.`: the address of the current statement."""
 
 
 class NotConstant(AsmError):

@@ -14,11 +14,12 @@ import contextlib
 from lark import Token
 
 from asm import directives
-from asm.diagnostics import AsmError, Reporter, did_you_mean
+from asm.diagnostics import AsmError, Reporter, did_you_mean, shown
 from asm.expr import NotConstant, Rel
 from asm.plans import li_words, resolve, unknown_mnemonic
 from asm.sections import SECTIONS, Chunk, Sym
 from asm.syntax import DIRECTIVE, INSN, LABEL, LOCAL_LABEL, Stmt, diagnostic
+from isa.elf.rules import MAX_NAME_BYTES
 from isa.registers import DREG_NAMES, FREG_NAMES, SEM_NAMES, XREG_NAMES
 
 REGISTER_NAMES = {*XREG_NAMES, *FREG_NAMES, *DREG_NAMES, *SEM_NAMES}
@@ -48,6 +49,7 @@ class FileLayout:
         self.predefined = predefined
         self.include_dirs = include_dirs
         self.previous: dict[str, int] | None = None  #: absolute values of the last round
+        self.macro_names: tuple[str, ...] = ()  #: for "did you mean" on unknown mnemonics
         self.needs_relaxing = False
 
     # ---- the walk ----------------------------------------------------------------------------
@@ -86,7 +88,7 @@ class FileLayout:
                     handler = table.get(s.name)
                     if handler is None:
                         hint = did_you_mean(str(s.name), directives.ALL_NAMES)
-                        raise AsmError(f"unknown directive '{s.name}'{hint}", s.name)
+                        raise AsmError(f"unknown directive '{shown(s.name)}'{hint}", s.name)
                     s.chunk, s.offset = self.chunk, self.chunk.size
                     handler.layout(s, self)
             except AsmError as e:
@@ -94,12 +96,13 @@ class FileLayout:
                 self.reporter.report(diagnostic(s, e))
 
     def instruction(self, s: Stmt) -> None:
+        """Place an instruction (or pseudo) in .text; its size comes from its plan."""
         plan = s.plan
         if plan is None:
             plan = s.plan = resolve(s.name)
             if plan is None:
                 s.plan = False
-                raise unknown_mnemonic(s.name)
+                raise unknown_mnemonic(s.name, self.macro_names)
         elif plan is False:
             return
         chunk = self.chunk
@@ -145,6 +148,7 @@ class FileLayout:
         return chunk
 
     def label(self, s: Stmt, name: str) -> None:
+        """Define a label at the current place."""
         if name in REGISTER_NAMES:
             message = f"label '{name}' has the name of a register (operands read it as one)"
             self.reporter.report(diagnostic(s, AsmError(message, s.name, "warning")))
@@ -155,6 +159,9 @@ class FileLayout:
 
     def define(self, name: str, s: Stmt, variable: bool = False) -> Sym:
         """A fresh definition of `name`; AsmError if it is already defined."""
+        if len(name.encode()) > MAX_NAME_BYTES:
+            node = s.name if isinstance(s.name, Token) and not s.args else s.args[0]
+            raise AsmError(f"name longer than {MAX_NAME_BYTES} bytes (an ELF limit)", node)
         sym = self.symbols.get(name)
         if sym is None:
             sym = self.symbols[name] = Sym(name, s)

@@ -11,7 +11,7 @@ from typing import Any, Protocol
 
 from lark import Token
 
-from asm.diagnostics import AsmError, did_you_mean
+from asm.diagnostics import AsmError, did_you_mean, shown
 from asm.expr import Rel, Scope, evaluate, integer
 from isa import Field, Kind
 from isa import dtypes as isa_dtypes
@@ -59,7 +59,7 @@ def read_register(node: Any, kind: Kind) -> int:
                     f"expected {what}, got {other_what[other_what.index(' ') + 1 :]} '{node}'", node
                 )
         hint = did_you_mean(str(node), names)
-        raise AsmError(f"unknown register '{node}' (expected {what}){hint}", node)
+        raise AsmError(f"unknown register '{shown(node)}' (expected {what}){hint}", node)
     raise AsmError(f"expected {what}, got '{_shown(node)}'", node)
 
 
@@ -132,7 +132,7 @@ def _read_csr(node: Any, f: Field, ctx: Context) -> int:
             return integer(node, ctx.scope)
         except AsmError:
             hint = did_you_mean(str(node), CSR_BY_NAME)
-            raise AsmError(f"unknown CSR '{node}'{hint}", node) from None
+            raise AsmError(f"unknown CSR '{shown(node)}'{hint}", node) from None
     return integer(node, ctx.scope)
 
 

@@ -15,7 +15,7 @@ from typing import Any
 from lark import Token
 
 from asm import syntax
-from asm.diagnostics import AsmError, did_you_mean
+from asm.diagnostics import AsmError, did_you_mean, shown
 from asm.expr import Scope, integer
 from asm.operands import READERS, Context, read_register
 from asm.source import Unit
@@ -120,7 +120,7 @@ def unknown_mnemonic(name: Token, macros: Any = ()) -> AsmError:
             bad = ".".join(parts[cut:])
             return AsmError(f"'{spec.mnemonic}' has no flag '{bad}' (its flags: {flags})", name)
     hint = did_you_mean(str(name), [*ALL_SPELLINGS, *macros])
-    return AsmError(f"unknown instruction '{name}'{hint}", name)
+    return AsmError(f"unknown instruction '{shown(name)}'{hint}", name)
 
 
 def encode_words(plan: Plan, args: tuple, ctx: Context, reserved: int = 0) -> list[int]:

@@ -8,10 +8,12 @@ includes and expansions, and a total budget of statements produced by expansion.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from typing import Any
 
 from asm import macros, syntax
+from asm.blocks import Block
 from asm.conditionals import CONDITIONALS, Conditions, ConstScope, condition
 from asm.diagnostics import AsmError, Reporter
 from asm.expr import integer
@@ -47,6 +49,7 @@ class Preprocessor:
         self.expanded = 0
         self.expansions = 0
         self.counter = 0
+        self.parsed: dict[tuple, list[Stmt]] = {}  #: expanded texts already parsed
         self.including: list[str] = []
 
     def run(self, unit: Unit) -> list[Stmt]:
@@ -56,6 +59,7 @@ class Preprocessor:
         return self.out
 
     def fail(self, stmt: Stmt, error: AsmError) -> None:
+        """Report `error` at `stmt`."""
         self.reporter.report(syntax.diagnostic(stmt, error))
 
     def process(self, stmts: list[Stmt], depth: int, in_macro: bool) -> None:
@@ -171,7 +175,17 @@ class Preprocessor:
             self.reporter.report(unit.diagnostic(e, place[0], place[1:]))
             return
         unit = Unit(path, text, self.file, first, 0, context)
-        self.process(syntax.parse(unit), depth + 1, context.kind == "macro")
+        self.process(self._parse_expansion(unit), depth + 1, context.kind == "macro")
+
+    def _parse_expansion(self, unit: Unit) -> list[Stmt]:
+        """Statements of an expanded body; equal texts are parsed once (macros are often
+        called with the same arguments, and recursion repeats one text many times)."""
+        key = (unit.path, unit.first, unit.text)
+        parsed = self.parsed.get(key)
+        if parsed is None:
+            parsed = self.parsed[key] = syntax.parse(unit)
+            return parsed
+        return [_copy(s, unit) for s in parsed]
 
     def _spend(self, s: Stmt, count: int) -> None:
         if self.expanded + count > self.max_expanded:
@@ -179,6 +193,7 @@ class Preprocessor:
         self.expanded += count
 
     def rept(self, s: Stmt, depth: int) -> None:
+        """`.rept N`: the body's statements, N times (parsed once)."""
         _expect(s, 1)
         count = integer(s.args[0], self.scope)
         if count < 0:
@@ -204,6 +219,7 @@ class Preprocessor:
             self.process([_copy(b) for b in body], depth + 1, False)
 
     def irp(self, s: Stmt, depth: int) -> None:
+        """`.irp SYM, V...` / `.irpc SYM, CHARS`: the body once per value, `\\SYM` replaced."""
         if not s.args or type(s.args[0]) is tuple or s.args[0].type != "WORD":
             raise AsmError(
                 f"{s.name} takes a parameter name, then values", s.args[0] if s.args else None
@@ -220,6 +236,7 @@ class Preprocessor:
             self._expand(s, block.body, {s.args[0]: text}, first, s.unit.path, context, depth)
 
     def include(self, s: Stmt, depth: int) -> None:
+        """`.include "file"`: the file's statements, here."""
         _expect(s, 1)
         name = parse_string(s.args[0]).decode("utf-8", "replace")
         path = find_file(name, s.unit.path, self.include_dirs)
@@ -233,17 +250,21 @@ class Preprocessor:
         text = read_source(path)
         call = s.unit.loc(s.line, *syntax.span(s.name))
         unit = Unit(path, text, self.file, context=Expansion(".include", name, call, s.unit))
+        stmts = syntax.parse(unit)
+        self._spend(s, len(stmts))  # a file included many times counts every time
         self.including.append(real)
         try:
-            self.process(syntax.parse(unit), depth + 1, False)
+            self.process(stmts, depth + 1, False)
         finally:
             self.including.pop()
 
     def message(self, s: Stmt, depth: int) -> None:
+        """`.error "text"` / `.warning "text"`."""
         text = parse_string(s.args[0]).decode("utf-8", "replace") if s.args else s.name[1:]
         raise AsmError(text, None, "error" if s.name == ".error" else "warning")
 
     def stray(self, s: Stmt, depth: int) -> None:
+        """A block terminator with no block open (asm.blocks lifts matched ones)."""
         opener = {".endm": ".macro", ".endr": ".rept", ".exitm": ".macro"}[s.name]
         raise AsmError(f"'{s.name}' without '{opener}'", s.name)
 
@@ -259,9 +280,13 @@ def _body(s: Stmt) -> Any:
     return s.extra
 
 
-def _copy(s: Stmt) -> Stmt:
-    copy = Stmt(s.kind, s.name, s.args, s.line, s.unit)
+def _copy(s: Stmt, unit: Unit | None = None) -> Stmt:
+    """A fresh statement (layout annotates statements, so repeats need their own), moved to
+    another unit if given (with its own block, whose parsed body names that unit)."""
+    copy = Stmt(s.kind, s.name, s.args, s.line, unit or s.unit)
     copy.extra = s.extra
+    if unit is not None and isinstance(s.extra, Block):
+        copy.extra = dataclasses.replace(s.extra, parsed=None)
     return copy
 
 

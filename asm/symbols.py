@@ -11,7 +11,7 @@ from typing import Any
 
 from lark import Token
 
-from asm.diagnostics import AsmError, Loc, Reporter, did_you_mean
+from asm.diagnostics import AsmError, Loc, Reporter, did_you_mean, shown
 from asm.layout import FileLayout, local_name
 from asm.sections import Sym
 from asm.syntax import diagnostic
@@ -133,11 +133,12 @@ class Resolver:
             sym = lay.symbols.get(name)
             if sym is not None and sym.defined and lay is not self.layout:
                 return (
-                    f"undefined symbol '{name}' (defined at {where(sym)}, "
+                    f"undefined symbol '{shown(name)}' (defined at {where(sym)}, "
                     "but not declared .global there)"
                 )
         visible = [n for n, s in self.layout.symbols.items() if s.defined and "\x02" not in n]
-        return f"undefined symbol '{name}'{did_you_mean(name, visible + list(self.globals))}"
+        hint = did_you_mean(name, visible + list(self.globals))
+        return f"undefined symbol '{shown(name)}'{hint}"
 
     def check_pending(self, reporter: Reporter) -> None:
         """Evaluate every `.equ` not used so far, so that its errors are reported too."""

@@ -60,7 +60,11 @@ class Stmt:
 
 @v_args(inline=True)
 class Builder(Transformer):
-    """Inline transformer: statements are appended to `out` as their lines are parsed."""
+    """Inline transformer: statements are appended to `out` as their lines are parsed.
+
+    One method per grammar rule (named as the rule or its `-> alias`); expression rules
+    return tuple nodes tagged with the node kinds above.
+    """
 
     def __init__(self) -> None:
         super().__init__()
@@ -105,19 +109,13 @@ class Builder(Transformer):
 
 _BUILDER = Builder()
 PARSER = Lark(GRAMMAR, parser="lalr", transformer=_BUILDER, maybe_placeholders=False)
-#: the same grammar without a transformer, for the benchmark's baseline and for tools
-RULE_NAMES = (
-    "label",
-    "local_label",
-    "stmt",
-    "mem",
-    "kwarg",
-    "chain",
-    "unary",
-    "paren",
-    "tuple",
-    "list",
-    "call",
+#: the grammar's rule names and aliases: every callback an inline transformer can have
+RULE_NAMES = tuple(
+    sorted(
+        name
+        for name in {str(r.alias or r.origin.name) for r in PARSER.rules}
+        if not name.startswith("_") and name != "start"
+    )
 )
 
 
@@ -211,7 +209,7 @@ _TOKEN_NAMES = {"_NL": "end of line", "$END": "end of file"}
 def _message(e: UnexpectedInput) -> str:
     if isinstance(e, UnexpectedCharacters):
         char = e.char if e.char.isprintable() else repr(e.char)[1:-1]
-        if char in "\\":
+        if char == "\\":
             return "unexpected '\\' (macro parameters are only allowed in macro bodies)"
         return f"syntax error: unexpected character '{char}'"
     token = getattr(e, "token", None)

@@ -75,8 +75,10 @@ def main() -> None:
         if elapsed > slowest:
             slowest, slowest_input = elapsed, repr(source[:80])
         tried += 1
-    print(f"inputs tried: {tried} ({assembled} assembled, {tried - assembled - crashes} rejected "
-          f"with diagnostics)")  # fmt: skip
+    print(
+        f"inputs tried: {tried} ({assembled} assembled, {tried - assembled - crashes} rejected "
+        f"with diagnostics)"
+    )
     print(f"crashes found: {crashes}" + (f" (saved in {args.crashes})" if crashes else ""))
     print(f"slowest input: {slowest * 1000:.0f} ms: {slowest_input}")
     sys.exit(1 if crashes else 0)

@@ -32,7 +32,8 @@ from pathlib import Path
 
 from asm import Options, Result, assemble
 
-_EXPECT = re.compile(r";\s*(error|warning):\s*(.*?)\s*$")
+# An expectation runs to the end of the line or to the next `; error:` / `; warning:`.
+_EXPECT = re.compile(r";\s*(error|warning):\s*(.*?)\s*(?=;\s*(?:error|warning):|$)")
 _BYTES = re.compile(r";\s*=\s*((?:0x[0-9a-fA-F_]+\s*)+)$")
 _HEADER = re.compile(r"^\s*;!\s*(with|args|error|warning):\s*(.*?)\s*$")
 
@@ -83,10 +84,8 @@ def load_case(path: Path) -> Case:
             m = _BYTES.search(line)
             if m:
                 case.bytes[key] = parse_hex_tokens(m[1])
-            for part in line.split(";")[1:]:
-                e = _EXPECT.match(";" + part)
-                if e:
-                    case.diagnostics.append((e[1], str(file), number, e[2]))
+            for e in _EXPECT.finditer(line):
+                case.diagnostics.append((e[1], str(file), number, e[2]))
     return case
 
 
@@ -130,8 +129,14 @@ def check_case(path: Path) -> list[str]:
         places = [(loc.path, loc.line) for loc in diag.locations()] or [("", 0)]
         matched = False
         for place in places:
-            match = next((e for e in expected if e[0] == diag.severity and (e[1], e[2]) == place
-                          and e[3] in diag.message), None)  # fmt: skip
+            match = next(
+                (
+                    e
+                    for e in expected
+                    if e[0] == diag.severity and (e[1], e[2]) == place and e[3] in diag.message
+                ),
+                None,
+            )
             if match is not None:
                 expected.remove(match)
                 matched = True
@@ -144,6 +149,8 @@ def check_case(path: Path) -> list[str]:
         for (file, line), want in case.bytes.items():
             got = emitted.get((file, line), b"")
             if got != want:
-                problems.append(f"{Path(file).name}:{line}: expected bytes {want.hex(' ')}, "
-                                f"got {got.hex(' ') or 'nothing'}")  # fmt: skip
+                problems.append(
+                    f"{Path(file).name}:{line}: expected bytes {want.hex(' ')}, "
+                    f"got {got.hex(' ') or 'nothing'}"
+                )
     return problems

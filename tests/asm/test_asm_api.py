@@ -40,13 +40,18 @@ def test_assemble_files_returns_a_program_or_raises(tmp_path):
 
 
 def test_every_stage_reports_and_errors_come_in_source_order():
-    source = "\n".join([
-        "addi a0, a0, 1 << 40",  # encoding
-        "bogus a0",  # layout: unknown instruction
-        ".if undefined",  # preprocessing
-        ".endif",
-        "addi a0,",  # syntax
-    ]) + "\n"  # fmt: skip
+    source = (
+        "\n".join(
+            [
+                "addi a0, a0, 1 << 40",  # encoding
+                "bogus a0",  # layout: unknown instruction
+                ".if undefined",  # preprocessing
+                ".endif",
+                "addi a0,",  # syntax
+            ]
+        )
+        + "\n"
+    )
     result = assemble_text(source, "s.jasm")
     places = [(d.loc.line, d.severity) for d in result.diagnostics]
     assert places == [(1, "error"), (2, "error"), (3, "error"), (5, "error")]
@@ -117,7 +122,11 @@ def test_files_that_are_too_large_are_refused(tmp_path):
 def test_data_in_text_gets_line_rows_and_pads_with_nops():
     result = assemble_text("nop\n.dword 7\n.balign 32\nhalt\n", "d.jasm")
     assert [(e.address, e.line) for e in result.program.lines] == [
-        (0x1000, 1), (0x1008, 2), (0x1010, 3), (0x1020, 4)]  # fmt: skip
+        (0x1000, 1),
+        (0x1008, 2),
+        (0x1010, 3),
+        (0x1020, 4),
+    ]
     text = result.program.section(".text").data
     assert text[0x10:0x18] == text[0:8]  # alignment padding is nop
 
@@ -140,3 +149,16 @@ def test_the_case_checker_can_fail(tmp_path):
     assert unexpected and unexpected[0].startswith("unexpected error")
     wrong_text = _case(tmp_path, ".byte 300 ; error: fits nowhere\n")
     assert len(wrong_text) == 2  # the diagnostic is unexpected and the annotation unmet
+    # an expected text runs to the end of the line, `;` included
+    assert len(_case(tmp_path, ".byte 300 ; error: 300 does not fit; nonsense\n")) == 2
+
+
+def test_docstring_examples():
+    import doctest
+
+    import asm
+    import asm.assembler
+
+    for module in (asm, asm.assembler):
+        failed, tried = doctest.testmod(module)
+        assert tried and not failed

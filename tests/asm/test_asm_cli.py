@@ -89,8 +89,17 @@ def test_defines_and_include_dirs(tmp_path):
     (tmp_path / "inc" / "consts.jasm").write_text(".equ BASE, 100\n")
     src = tmp_path / "d.jasm"
     src.write_text('.include "consts.jasm"\n.data\n.word BASE + N + FLAG\n')
-    result = run(str(src), "-I", str(tmp_path / "inc"), "-D", "N=0x10", "-D", "FLAG",
-                 "-o", str(tmp_path / "d.elf"))  # fmt: skip
+    result = run(
+        str(src),
+        "-I",
+        str(tmp_path / "inc"),
+        "-D",
+        "N=0x10",
+        "-D",
+        "FLAG",
+        "-o",
+        str(tmp_path / "d.elf"),
+    )
     assert result.exit_code == 0, result.output
     data = isa.elf.read_elf((tmp_path / "d.elf").read_bytes()).section(".data").data
     assert int.from_bytes(data, "little") == 100 + 16 + 1
@@ -98,9 +107,16 @@ def test_defines_and_include_dirs(tmp_path):
 
 @pytest.mark.parametrize(
     "args",
-    [["-Q", "x.jasm"], ["-D", "N=abc", "x.jasm"], ["-D", "1x=3", "x.jasm"], ["-W", "all", "x.jasm"],
-     ["dis"], ["syms", "a", "b"], []],
-)  # fmt: skip
+    [
+        ["-Q", "x.jasm"],
+        ["-D", "N=abc", "x.jasm"],
+        ["-D", "1x=3", "x.jasm"],
+        ["-W", "all", "x.jasm"],
+        ["dis"],
+        ["syms", "a", "b"],
+        [],
+    ],
+)
 def test_usage_errors_exit_2(args):
     assert run(*args).exit_code == 2
 
@@ -153,16 +169,27 @@ def test_dis_and_syms(source, tmp_path):
 def test_python_dash_m_asm(source, tmp_path):
     elf = tmp_path / "sub.elf"
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
-    done = subprocess.run([sys.executable, "-m", "asm", str(source), "-o", str(elf)],
-                          capture_output=True, text=True, env=env, timeout=60)  # fmt: skip
+    done = subprocess.run(
+        [sys.executable, "-m", "asm", str(source), "-o", str(elf)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
     assert done.returncode == 0, done.stderr
-    dis = subprocess.run([sys.executable, "-m", "asm", "dis", str(elf)],
-                         capture_output=True, text=True, env=env, timeout=60)  # fmt: skip
+    dis = subprocess.run(
+        [sys.executable, "-m", "asm", "dis", str(elf)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
     assert dis.returncode == 0 and "halt" in dis.stdout
     bad = tmp_path / "bad.jasm"
     bad.write_bytes(b"\xff\xfe junk\n")
-    failed = subprocess.run([sys.executable, "-m", "asm", str(bad)],
-                            capture_output=True, text=True, env=env, timeout=60)  # fmt: skip
+    failed = subprocess.run(
+        [sys.executable, "-m", "asm", str(bad)], capture_output=True, text=True, env=env, timeout=60
+    )
     assert failed.returncode == 1
     assert "bad.jasm:1:1: error: invalid UTF-8 byte 0xff" in failed.stderr
     assert "Traceback" not in failed.stderr

@@ -52,8 +52,14 @@ SYMBOLS = {  # name: (value, size, type, binding, section or None for absolute)
     "sbuf": (0x1_0000_0000, 128, "STT_OBJECT", "STB_LOCAL", ".sram"),
     "ANSWER": (42, 0, "STT_NOTYPE", "STB_LOCAL", None),
 }
-LINES = {0x1000: ("main.jasm", 3), 0x1008: ("main.jasm", 4), 0x1010: ("main.jasm", 5),
-         0x1018: ("main.jasm", 6), 0x1020: ("lib.jasm", 2), 0x1028: ("lib.jasm", 3)}  # fmt: skip
+LINES = {
+    0x1000: ("main.jasm", 3),
+    0x1008: ("main.jasm", 4),
+    0x1010: ("main.jasm", 5),
+    0x1018: ("main.jasm", 6),
+    0x1020: ("lib.jasm", 2),
+    0x1028: ("lib.jasm", 3),
+}
 
 
 @pytest.fixture(scope="module")
@@ -79,8 +85,11 @@ def test_pyelftools_header_and_sections(elf_path):
         assert elf.elfclass == 64 and elf.little_endian
         assert elf["e_type"] == "ET_EXEC" and elf["e_machine"] == 0x4A31
         assert elf["e_entry"] == 0x1000
-        found = {s.name: (s["sh_type"], s["sh_addr"], s["sh_size"], _flags(s))
-                 for s in elf.iter_sections() if s.name in SECTIONS}  # fmt: skip
+        found = {
+            s.name: (s["sh_type"], s["sh_addr"], s["sh_size"], _flags(s))
+            for s in elf.iter_sections()
+            if s.name in SECTIONS
+        }
         assert found == SECTIONS
         names = {s.name for s in elf.iter_sections()}
         assert {".symtab", ".strtab", ".debug_line", ".j1.iotab"} <= names
@@ -100,8 +109,13 @@ def test_pyelftools_symbols(elf_path):
                 continue
             ndx = sym["st_shndx"]
             section = None if ndx == "SHN_ABS" else sections[ndx]
-            found[sym.name] = (sym["st_value"], sym["st_size"], sym["st_info"]["type"],
-                               sym["st_info"]["bind"], section)  # fmt: skip
+            found[sym.name] = (
+                sym["st_value"],
+                sym["st_size"],
+                sym["st_info"]["type"],
+                sym["st_info"]["bind"],
+                section,
+            )
         assert found == SYMBOLS  # no .L names, no numeric local labels
 
 
