@@ -13,7 +13,7 @@ from collections.abc import Callable
 
 from threadpoolctl import threadpool_limits
 
-from isa import disassemble
+from isa import EncodingError, decode, disassemble
 from isa.elf import Program
 from isa.machine import Machine
 from isa.memmap import DRAM_BASE
@@ -78,8 +78,6 @@ class Core:
 
     def _find_loop_ends(self) -> None:
         """Hardware-loop end addresses: blocks must not run past them."""
-        from isa import EncodingError, decode
-
         for pc in range(self.text[0], self.text[1], 8):
             try:
                 inst = decode(self.state.memory.load(pc, 8, False))
@@ -185,6 +183,20 @@ class Core:
         state.pc = pc
         return pc
 
+    def location(self, pc: int) -> str | None:
+        """`file:line` of the source of the instruction at `pc`, if the line table has it."""
+        entry = self.lines.get(pc)
+        return f"{entry.file}:{entry.line}" if entry else None
+
+    def instruction_text(self, pc: int) -> str:
+        """Disassembly of the word at `pc`; `.dword` for one that does not decode (or 0 outside
+        .text), which is then itself what traps."""
+        word = self.state.memory.load(pc, 8, False) if self.text[0] <= pc < self.text[1] else 0
+        try:
+            return disassemble(decode(word), pc)
+        except EncodingError:
+            return f".dword {word:#018x}"
+
     def _locate(self, trap: Trap, blk: Block) -> None:
         """Point the trap (and the state) at the faulting instruction of `blk`."""
         index = 0
@@ -195,16 +207,8 @@ class Core:
         trap.pc = pc
         self.state.pc = pc
         self.state.instret += index
-        word = self.state.memory.load(pc, 8, False) if self.text[0] <= pc < self.text[1] else 0
-        try:
-            from isa import decode
-
-            trap.instruction = disassemble(decode(word), pc)
-        except Exception:  # an undecodable word is itself the trap being reported
-            trap.instruction = f".dword {word:#018x}"
-        entry = self.lines.get(pc)
-        if entry is not None:
-            trap.location = f"{entry.file}:{entry.line}"
+        trap.instruction = self.instruction_text(pc)
+        trap.location = self.location(pc)
 
 
 def _loop_enter(state: MachineState, pc: int, count: int, end: int) -> int:

@@ -42,12 +42,10 @@ class Executor:
             return
         op = EngineOp(self.state, inst, pc, inst.spec.engine)
         SEMANTICS[inst.spec.mnemonic](op)
-        if op.engine == "matrix" and not op.shape:
-            op.shape = _mm_shape(op)
         text = disassemble(inst, pc) if self.timing.events is not None else ""
         self.timing.engine_op(op, instret, text)
         if self.race is not None:
-            self.race.record(op, self.timing)
+            self.race.record(op)
 
     # -- synchronisation ----------------------------------------------------------------
     def _signal(self, inst: Inst, pc: int, instret: int) -> None:
@@ -97,10 +95,3 @@ class Executor:
         shown = array[0] if d.depth == 1 else array
         with np.printoptions(threshold=256, edgeitems=4, linewidth=100):
             self.output(f"{pc:#x}: d{inst['ds']} = {d.describe()}\n{shown}")
-
-
-def _mm_shape(op: EngineOp) -> tuple[int, int, int]:
-    """(M, K, N) of an `mm` from its descriptors."""
-    a, b = op.desc("da"), op.desc("db")
-    n = b.rows if op.flag("tb") else b.cols
-    return a.rows, a.cols, n

@@ -65,7 +65,7 @@ class RaceDetector:
         clock[agent] += 1
         return clock[agent]
 
-    def record(self, op: EngineOp, timing=None) -> None:
+    def record(self, op: EngineOp) -> None:
         """Check and remember the accesses of an executed engine instruction."""
         agent = _AGENT[op.engine]
         seq = self._tick(agent)

@@ -150,8 +150,8 @@ class Simulator:
 
     def describe(self, pc: int) -> str:
         """`pc (file:line)` for messages."""
-        entry = self.core.lines.get(pc)
-        return f"{pc:#x} ({entry.file}:{entry.line})" if entry else f"{pc:#x}"
+        where = self.core.location(pc)
+        return f"{pc:#x} ({where})" if where else f"{pc:#x}"
 
 
 __all__ = ["BindError", "LimitReached", "RaceError", "Simulator", "Trap"]

@@ -7,22 +7,13 @@ the tracer and the debugger all observe this object.
 
 from __future__ import annotations
 
-import struct
-
 from isa.machine import Machine
 from isa.registers import N_DREGS, N_FREGS, N_SEMS, N_XREGS
 from iss import tiles
 from iss.memory import Memory
+from iss.scalar import fv
 
 X_SINK = N_XREGS  #: index that writes to x0 are redirected to, so x0 always reads 0
-
-_F32 = struct.Struct("<f")
-_U32 = struct.Struct("<I")
-
-
-def f32_value(bits: int) -> float:
-    """The fp32 value of a bit pattern, as a Python float (exact)."""
-    return _F32.unpack(_U32.pack(bits))[0]
 
 
 class MachineState:
@@ -50,4 +41,4 @@ class MachineState:
 
     def f(self, index: int) -> float:
         """fp32 register as a Python float."""
-        return f32_value(self.F[index])
+        return fv(self.F[index])

@@ -35,6 +35,7 @@ from isa.registers import ENGINES, N_SEMS
 from iss.engines.base import EngineOp
 
 PJ = 1e-12
+MEMORIES = ("dram", "sram", "acc")
 
 
 @dataclass
@@ -61,9 +62,6 @@ class Stats:
     bytes_written: dict[str, int] = field(default_factory=lambda: dict.fromkeys(MEMORIES, 0))
     dma_bytes: int = 0
     dynamic_pj: float = 0.0
-
-
-MEMORIES = ("dram", "sram", "acc")
 
 
 @dataclass

@@ -10,10 +10,10 @@ from collections.abc import Callable
 
 from threadpoolctl import threadpool_limits
 
-from isa import EncodingError, decode, disassemble
 from isa.registers import XREG_ABI
 from iss.core import Core
-from iss.state import f32_value
+from iss.errors import LimitReached
+from iss.scalar import fv
 
 
 def effects(before: tuple, after: tuple) -> str:
@@ -21,7 +21,7 @@ def effects(before: tuple, after: tuple) -> str:
     (x0, f0, d0, s0), (x1, f1, d1, s1) = before, after
     parts = [f"{XREG_ABI[i]}={v:#x}" for i, (a, v) in enumerate(zip(x0, x1, strict=True))
              if a != v and i < 32]  # fmt: skip
-    parts += [f"f{i}={f32_value(v)!r}" for i, (a, v) in enumerate(zip(f0, f1, strict=True))
+    parts += [f"f{i}={fv(v)!r}" for i, (a, v) in enumerate(zip(f0, f1, strict=True))
               if a != v]  # fmt: skip
     parts += [f"d{i}=[{v.describe()}]" for i, (a, v) in enumerate(zip(d0, d1, strict=True))
               if a != v]  # fmt: skip
@@ -44,14 +44,9 @@ def _trace(core: Core, write: Callable[[str], None], max_steps: int | None) -> N
     state = core.state
     while not state.halted:
         if max_steps is not None and state.instret >= max_steps:
-            from iss.errors import LimitReached
-
             raise LimitReached("step", f"{max_steps} instructions executed")
         pc, cycle = state.pc, core.timing.issue_cycle(state.instret)
-        try:
-            text = disassemble(decode(core.state.memory.load(pc, 8, False)), pc)
-        except (EncodingError, Exception):
-            text = "(undecodable)"
+        text = core.instruction_text(pc)
         before = _snapshot(core)
         core.step()
         write(f"{cycle:>10}  {pc:#010x}  {text:<44} {effects(before, _snapshot(core))}".rstrip())

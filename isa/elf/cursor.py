@@ -75,33 +75,32 @@ class Cursor:
         """The next little-endian 64-bit unsigned integer."""
         return self.unpack(_U64, what)[0]
 
-    def uleb(self, what: str) -> int:
-        """The next unsigned LEB128 number (at most 64 bits)."""
+    def _leb(self, what: str) -> tuple[int, int]:
+        """The next LEB128 number's 7-bit groups as (unsigned value, bits read)."""
         result = shift = 0
         for _ in range(_LEB128_MAX_BYTES):
             byte = self.u8(what)
             result |= (byte & 0x7F) << shift
             shift += 7
             if byte < 0x80:
-                if result >> 64:
-                    raise ElfError(f"{self.where}: {what} does not fit in 64 bits")
-                return result
+                return result, shift
         raise ElfError(f"{self.where}: {what} is a LEB128 number longer than 10 bytes")
+
+    def uleb(self, what: str) -> int:
+        """The next unsigned LEB128 number (at most 64 bits)."""
+        result, _ = self._leb(what)
+        if result >> 64:
+            raise ElfError(f"{self.where}: {what} does not fit in 64 bits")
+        return result
 
     def sleb(self, what: str) -> int:
         """The next signed LEB128 number (at most 64 bits)."""
-        result = shift = 0
-        for _ in range(_LEB128_MAX_BYTES):
-            byte = self.u8(what)
-            result |= (byte & 0x7F) << shift
-            shift += 7
-            if byte < 0x80:
-                if byte & 0x40:
-                    result -= 1 << shift
-                if not -(1 << 63) <= result < 1 << 63:
-                    raise ElfError(f"{self.where}: {what} does not fit in 64 bits")
-                return result
-        raise ElfError(f"{self.where}: {what} is a LEB128 number longer than 10 bytes")
+        result, bits = self._leb(what)
+        if result >> (bits - 1):  # the sign bit of the last group
+            result -= 1 << bits
+        if not -(1 << 63) <= result < 1 << 63:
+            raise ElfError(f"{self.where}: {what} does not fit in 64 bits")
+        return result
 
     def cstring(self, what: str, max_bytes: int) -> str:
         """The next NUL-terminated UTF-8 string of at most `max_bytes` bytes."""

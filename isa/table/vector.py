@@ -63,6 +63,9 @@ _FORMS = (
     ),
 )
 
+# the row and column coefficients of `viota` and `vmask`: x + c1 * i + c2 * j
+_AFFINE = (imm("c1", lo=IMM, width=16), imm("c2", lo=IMM + 16, width=16))
+
 _THIRD = {"tile": (dreg, "db"), "freg": (freg, "fs"), "xreg": (xreg, "rs")}
 
 
@@ -218,8 +221,7 @@ def _others() -> list:
             (
                 dreg("dd", A),
                 xreg("rs1", B),
-                imm("c1", lo=IMM, width=16),
-                imm("c2", lo=IMM + 16, width=16),
+                *_AFFINE,
             ),
             "fill with an affine index pattern",
             "dd[i, j] = x[rs1] + c1 * i + c2 * j, computed exactly and converted to dd's "
@@ -237,8 +239,7 @@ def _others() -> list:
                 dreg("ds", B),
                 xreg("rs1", C),
                 freg("fs", D),
-                imm("c1", lo=IMM, width=16),
-                imm("c2", lo=IMM + 16, width=16),
+                *_AFFINE,
             ),
             "affine mask: keep elements where an affine predicate holds",
             "dd[i, j] = ds[i, j] if x[rs1] + c1 * i + c2 * j >= 0 (exact integers) else f[fs]; "

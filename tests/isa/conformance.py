@@ -75,7 +75,7 @@ def values_match(actual: np.ndarray, tokens: list[str], dtype: dtypes.DType) -> 
     for i, (a, token) in enumerate(zip(actual, tokens, strict=True)):
         want = _number(token)
         if dtype.is_float:
-            got = float(np.float32(a)) if dtype.name != "fp32" else float(a)
+            got = float(a)  # exact for every J1 float type
             if isinstance(want, float) and want != want:
                 ok = got != got
             else:
