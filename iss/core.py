@@ -6,18 +6,20 @@ together. It knows no instruction: the templates and the semantics registry do.
 
 from __future__ import annotations
 
+import functools
 import sys
 import time
 import traceback
 from collections.abc import Callable
 
-from threadpoolctl import threadpool_limits
+from threadpoolctl import ThreadpoolController
 
 from isa import EncodingError, decode, disassemble
 from isa.elf import Program
 from isa.machine import Machine
 from isa.memmap import DRAM_BASE
 from isa.registers import CSR_BY_NUMBER, XREG_NAMES
+from iss.deferred import Deferred
 from iss.errors import LimitReached, Trap
 from iss.executor import Executor
 from iss.state import MachineState
@@ -35,9 +37,13 @@ class Core:
     """One J1 core running one program."""
 
     def __init__(self, machine: Machine, program: Program, *, record_events: bool = False,
-                 output: Callable[[str], None] | None = None, race=None) -> None:  # fmt: skip
+                 output: Callable[[str], None] | None = None, race=None,
+                 defer: bool = True) -> None:  # fmt: skip
+        """`defer`: let float matrix products wait to be evaluated together (iss.deferred)."""
         self.machine, self.program = machine, program
         self.state = MachineState(machine)
+        if defer:
+            self.state.memory.deferred = Deferred(self.state.memory)
         self.timing = TimingModel(machine, record_events)
         self.output = output or (lambda text: print(text, file=sys.stdout))
         self.executor = Executor(self.state, self.timing, self.output, race)
@@ -57,17 +63,33 @@ class Core:
         self._find_loop_ends()
 
     # -- loading --------------------------------------------------------------------------
-    def _load(self) -> None:
+    def reset(self) -> None:
+        """Start the program again: registers, semaphores, counters, the timing model and
+        the race detector as after loading, and every section reloaded (.bss-like ones
+        zeroed, so tensors must be bound again). Memory outside the program's sections keeps
+        its bytes, as DRAM does across a core reset; translated blocks are kept."""
+        deferred = self.state.memory.deferred
+        if deferred is not None:
+            deferred.settle()
+        self.state.reset()
+        self.timing.reset()
+        if self.race is not None:
+            self.race.reset()
+        self._load(fresh=False)
+
+    def _load(self, fresh: bool = True) -> None:
         memory = self.state.memory
         for section in self.program.sections:
             if section.length == 0:
                 continue
             try:
-                memory.locate(section.address, section.length)
+                _, array, offset = memory.locate(section.address, section.length)
             except Trap as e:
                 raise LoadError(f"section {section.name} does not fit {self.machine.name}: "
                                 f"{e.reason}") from None  # fmt: skip
-            if not section.nobits:
+            if section.nobits and not fresh:  # a fresh machine's memory is zero already
+                array[offset : offset + section.length] = 0
+            else:
                 memory.write_bytes(section.address, section.data)
         text = self.program.section(".text")
         self.text = (text.address, text.address + text.length) if text else (0, 0)
@@ -134,11 +156,17 @@ class Core:
     def run(self, max_steps: int | None = None, timeout: float | None = None) -> None:
         """Run until `halt`, a trap (raised, state intact), or a limit (LimitReached).
 
+        Pending matrix products (iss.deferred) are evaluated before it returns or raises.
+
         BLAS is held to one thread meanwhile: tile-sized matmuls gain nothing from more, and
         on a busy 2-core host two BLAS threads were seen to make them 20-100x slower.
         """
-        with threadpool_limits(limits=1, user_api="blas"):
-            self._run(max_steps, timeout)
+        with _blas_threads().limit(limits=1, user_api="blas"):
+            try:
+                self._run(max_steps, timeout)
+            finally:  # whatever stopped the run, memory then holds every result
+                if self.state.memory.deferred is not None:
+                    self.state.memory.deferred.flush()
 
     def _run(self, max_steps: int | None, timeout: float | None) -> None:
         state, translator = self.state, self.translator
@@ -209,6 +237,12 @@ class Core:
         self.state.instret += index
         trap.instruction = self.instruction_text(pc)
         trap.location = self.location(pc)
+
+
+@functools.cache
+def _blas_threads() -> ThreadpoolController:
+    """The host's BLAS thread pools, found once (the search costs ~0.3 ms a run)."""
+    return ThreadpoolController()
 
 
 def _loop_enter(state: MachineState, pc: int, count: int, end: int) -> int:

@@ -8,12 +8,21 @@ window, and an access must lie wholly inside one memory.
 from __future__ import annotations
 
 import struct
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from isa.machine import Machine
 from isa.memmap import REGION_SPAN, REGIONS
 from iss.errors import Trap
+
+if TYPE_CHECKING:
+    from iss.deferred import Deferred
+
+#: memory names by address >> WINDOW_BITS: each memory owns one 4 GiB window of the map
+WINDOWS = tuple(REGIONS)
+WINDOW_BITS = REGION_SPAN.bit_length() - 1
+assert all(base == i << WINDOW_BITS for i, base in enumerate(REGIONS.values()))
 
 # width in bytes -> (unsigned, signed) little-endian struct formats
 _FORMATS = {
@@ -34,26 +43,41 @@ class Memory:
         self.arrays = {name: np.zeros(size, dtype=np.uint8) for name, size in self.sizes.items()}
         self.dram = self.arrays["dram"]
         self.readonly: tuple[int, int] = (0, 0)  #: [start, end) of .text, write-protected
+        #: matrix products not yet evaluated (iss.deferred); None when deferral is off
+        self.deferred: Deferred | None = None
+        self.places: dict = {}  #: checked tile geometry by descriptor (iss.tiles.place)
+        self.claims: dict = {}  #: checked engine accesses (iss.engines.base.EngineOp.claim)
 
-    def locate(self, address: int, nbytes: int) -> tuple[str, np.ndarray, int]:
-        """(memory name, its array, offset) for [address, address + nbytes), or out_of_bounds."""
-        for name, base in REGIONS.items():
-            if base <= address < base + REGION_SPAN:
-                offset = address - base
-                if offset + nbytes > self.sizes[name]:
-                    raise Trap(
-                        "out_of_bounds",
-                        f"{nbytes} bytes at {address:#x} run past the "
-                        f"end of {name} ({self.sizes[name]:#x} bytes)",
-                    )
-                return name, self.arrays[name], offset
-        raise Trap("out_of_bounds", f"address {address:#x} is in no memory")
+    def locate(self, address: int, nbytes: int, write: bool = True,
+               touch: bool = True) -> tuple[str, np.ndarray, int]:  # fmt: skip
+        """(memory name, its array, offset) for [address, address + nbytes), or out_of_bounds.
+
+        Every access goes through here, so this is where deferred work (iss.deferred) that
+        the access would observe, or whose sources a write would overwrite, is made real
+        first; `write` says which the caller does. Only iss.deferred itself, which keeps its
+        own books, passes touch=False.
+        """
+        window = address >> WINDOW_BITS
+        if not 0 <= window < len(WINDOWS):
+            raise Trap("out_of_bounds", f"address {address:#x} is in no memory")
+        name = WINDOWS[window]
+        offset = address - (window << WINDOW_BITS)
+        if offset + nbytes > self.sizes[name]:
+            raise Trap(
+                "out_of_bounds",
+                f"{nbytes} bytes at {address:#x} run past the "
+                f"end of {name} ({self.sizes[name]:#x} bytes)",
+            )
+        deferred = self.deferred
+        if touch and deferred is not None and deferred.pending:
+            deferred.touch(name, offset, offset + nbytes, write)
+        return name, self.arrays[name], offset
 
     def load(self, address: int, nbytes: int, signed: bool, pc: int = 0) -> int:
         """A little-endian scalar load (naturally aligned); `pc` is for observers."""
         if address & (nbytes - 1):
             raise Trap("misaligned", f"{nbytes}-byte load from {address:#x}")
-        _, array, offset = self.locate(address, nbytes)
+        _, array, offset = self.locate(address, nbytes, write=False)
         return _FORMATS[nbytes][signed].unpack_from(array, offset)[0]
 
     def store(self, address: int, nbytes: int, value: int, pc: int = 0) -> None:
@@ -68,7 +92,7 @@ class Memory:
 
     def read_bytes(self, address: int, nbytes: int) -> bytes:
         """Raw bytes (for loaders, debuggers and the runtime API; no alignment rule)."""
-        _, array, offset = self.locate(address, nbytes)
+        _, array, offset = self.locate(address, nbytes, write=False)
         return array[offset : offset + nbytes].tobytes()
 
     def write_bytes(self, address: int, data: bytes) -> None:

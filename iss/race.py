@@ -44,6 +44,10 @@ class RaceDetector:
         self.mode = mode
         self.describe = describe or (lambda pc: f"{pc:#x}")
         self.report = report or print
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget every access and ordering seen (a program started again)."""
         n = len(ENGINES)
         self.clocks = [[0] * n for _ in range(n)]
         self.tokens: list[deque[list[int]]] = [deque() for _ in range(N_SEMS)]

@@ -40,11 +40,18 @@ def storage_shape(entry: IoEntry) -> tuple[int, ...]:
 
 
 class Simulator:
-    """One program on one simulated J1 core."""
+    """One program on one simulated J1 core.
+
+    `race` is the race detector's mode (error, warn or off); `defer=False` computes every
+    engine instruction as it executes instead of letting matrix products and DMA copies wait
+    to be done together (iss.deferred) — the same results up to the fp32 summation order
+    the ISA leaves open, far slower on large GEMMs.
+    """
 
     def __init__(self, program: Program, *, machine: str | Machine = "j1",
                  race: str = "off", record_events: bool = False,
-                 output: Callable[[str], None] | None = None) -> None:  # fmt: skip
+                 output: Callable[[str], None] | None = None,
+                 defer: bool = True) -> None:  # fmt: skip
         self.machine = machine if isinstance(machine, Machine) else load_machine(machine)
         self.program = program
         self.io = {entry.name: entry for entry in program.io}
@@ -54,7 +61,7 @@ class Simulator:
         self.race = detector
         try:
             self.core = Core(self.machine, program, record_events=record_events,
-                             output=output, race=detector)  # fmt: skip
+                             output=output, race=detector, defer=defer)  # fmt: skip
         except LoadError as e:
             raise BindError(str(e)) from None  # fmt: skip
 
@@ -134,6 +141,11 @@ class Simulator:
         """Run to `halt`; returns the exit status (a0). Trap, RaceError, LimitReached escape."""
         self.core.run(max_steps=max_steps, timeout=timeout)
         return self.core.state.exit_code
+
+    def reset(self) -> None:
+        """Start the program again from its entry point (see Core.reset): registers, report
+        and sections as after loading; bind the inputs again before the next run."""
+        self.core.reset()
 
     @property
     def state(self):

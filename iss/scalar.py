@@ -227,8 +227,10 @@ TEMPLATES: dict[str, tuple[str, str | None]] = {
     "tstride": ("D[{dd}] = set_stride(D[{dd}], X[{rs1}])", None),
     "tstridei": ("D[{dd}] = D[{dd}]._replace(stride={imm})", None),
     "tdepth": ("D[{dd}] = set_depth(D[{dd}], X[{rs1}], X[{rs2}])", None),
-    "taddr": ("D[{dd}] = D[{dd}]._replace(base=X[{rs1}])", None),
-    "taddi": ("D[{dd}] = D[{dd}]._replace(base=(D[{dd}].base + {imm}) & M)", None),
+    # a new descriptor built as a tuple: NamedTuple._replace costs twice as much, and these
+    # two step the tiles of every kernel's inner loops
+    "taddr": ("D[{dd}] = new_desc(Desc, (X[{rs1}],) + D[{dd}][1:])", None),
+    "taddi": ("D[{dd}] = new_desc(Desc, ((D[{dd}][0] + {imm}) & M,) + D[{dd}][1:])", None),
     "tmov": ("D[{dd}] = D[{ds}]", None),
     "halt": ("halt(S)", "HALTED"),
 }
@@ -250,4 +252,6 @@ HELPERS = {
     "set_stride": set_stride,
     "set_depth": set_depth,
     "dense": tiles.dense,
+    "Desc": tiles.Desc,
+    "new_desc": tuple.__new__,
 }

@@ -22,6 +22,10 @@ class MachineState:
     def __init__(self, machine: Machine) -> None:
         self.machine = machine
         self.memory = Memory(machine)
+        self.reset()
+
+    def reset(self) -> None:
+        """Every register, CSR, semaphore and counter as at power-on; memory is kept."""
         self.X: list[int] = [0] * (N_XREGS + 1)  #: unsigned 64-bit values; X[32] is a sink
         self.F: list[int] = [0] * N_FREGS  #: fp32 bit patterns (bit-exact, NaN payloads kept)
         self.D: list[tiles.Desc] = [tiles.EMPTY] * N_DREGS

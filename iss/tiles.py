@@ -84,24 +84,49 @@ def extent(desc: Desc) -> int:
     return (desc.depth - 1) * desc.plane + (desc.rows - 1) * desc.stride + desc.row_bytes
 
 
-def view(memory: Memory, desc: Desc) -> tuple[np.ndarray, str, int]:
-    """(array view, memory name, offset) of a descriptor's tile.
+def place(memory: Memory, desc: Desc, write: bool = True,
+          touch: bool = True) -> tuple[str, np.ndarray, int, int]:  # fmt: skip
+    """(memory name, its array, offset, extent) of a descriptor's tile, after the alignment
+    and bounds checks (misaligned, out_of_bounds); `write` and `touch` go to Memory.locate.
 
-    The view has shape (depth, rows, cols) — cols in bytes for quantised dtypes — and the
-    descriptor's storage dtype. Traps if the tile is misaligned or leaves its memory.
+    A kernel's loops name the same few hundred tiles again and again, so the checked
+    geometry of each descriptor is kept per memory (descriptors are immutable values).
     """
+    known = memory.places.get(desc)
+    if known is None:
+        align = alignment(desc.type)
+        if desc.base % align or desc.stride % align or (desc.depth > 1 and desc.plane % align):
+            raise Trap("misaligned", f"tile {desc.describe()} is not {align}-byte aligned")
+        size = extent(desc)
+        name, array, offset = memory.locate(desc.base, size, touch=False)
+        if len(memory.places) >= PLACES_KEPT:
+            memory.places.clear()
+        known = memory.places[desc] = (name, array, offset, size)
+    deferred = memory.deferred
+    if touch and deferred is not None and deferred.pending:
+        deferred.touch(known[0], known[2], known[2] + known[3], write, desc)
+    return known
+
+
+PLACES_KEPT = 1 << 16  #: descriptors whose geometry a memory remembers
+
+
+def array_of(desc: Desc, array: np.ndarray, offset: int) -> np.ndarray:
+    """The (depth, rows, cols) view of `desc`'s tile at `offset` in memory `array` (cols in
+    bytes for quantised dtypes), in the descriptor's storage dtype."""
     dtype = desc.type
-    align = alignment(dtype)
-    if desc.base % align or desc.stride % align or (desc.depth > 1 and desc.plane % align):
-        raise Trap("misaligned", f"tile {desc.describe()} is not {align}-byte aligned")
-    name, array, offset = memory.locate(desc.base, extent(desc))
     item = 1 if dtype.is_quant else dtype.block_bytes
-    cols = desc.row_bytes // item
-    tile = np.ndarray(
-        shape=(desc.depth, desc.rows, cols),
+    return np.ndarray(
+        shape=(desc.depth, desc.rows, desc.row_bytes // item),
         dtype=dtype.storage,
         buffer=array,
         offset=offset,
         strides=(desc.plane, desc.stride, item),
     )
-    return tile, name, offset
+
+
+def view(memory: Memory, desc: Desc, write: bool = True,
+         touch: bool = True) -> tuple[np.ndarray, str, int]:  # fmt: skip
+    """(array view, memory name, offset) of a descriptor's tile: `place` then `array_of`."""
+    name, array, offset, _ = place(memory, desc, write, touch)
+    return array_of(desc, array, offset), name, offset

@@ -80,11 +80,23 @@ class TimingModel:
 
     def __init__(self, machine: Machine, record_events: bool = False) -> None:
         self.m = machine
+        self.record_events = record_events
+        levels = {"dram": machine.dram, "sram": machine.sram, "acc": machine.acc}
+        #: (memory, write) -> energy per byte
+        self.pj_per_byte = {
+            (name, write): level.write_pj_per_byte if write else level.read_pj_per_byte
+            for name, level in levels.items()
+            for write in (False, True)
+        }
+        self.reset()
+
+    def reset(self) -> None:
+        """Back to cycle 0 with idle engines and no statistics (a program started again)."""
         self.engines = {name: EngineTimeline(name) for name in ENGINES if name != "scalar"}
         self.tokens: list[deque[int]] = [deque() for _ in range(N_SEMS)]
         self.stall = 0  #: front-end stall cycles so far
         self.stats = Stats()
-        self.events: list[Event] | None = [] if record_events else None
+        self.events: list[Event] | None = [] if self.record_events else None
 
     # -- front end ----------------------------------------------------------------------
     def issue_cycle(self, instret: int) -> int:
@@ -139,16 +151,13 @@ class TimingModel:
 
     def _charge(self, op: EngineOp) -> None:
         m, s = self.m, self.stats
-        levels = {"dram": m.dram, "sram": m.sram, "acc": m.acc}
         pj = 0.0
         for a in op.accesses:
-            level = levels[a.memory]
             if a.write:
                 s.bytes_written[a.memory] += a.nbytes
-                pj += a.nbytes * level.write_pj_per_byte
             else:
                 s.bytes_read[a.memory] += a.nbytes
-                pj += a.nbytes * level.read_pj_per_byte
+            pj += a.nbytes * self.pj_per_byte[a.memory, a.write]
         if op.engine == "dma":
             s.dma_bytes += op.work
             pj += op.work * m.dma.pj_per_byte

@@ -54,7 +54,7 @@ def test_tool_commands_run(tmp_path):
 def test_demo_steps_run(module):
     args = [sys.executable, "-m", module]
     if module.endswith("gemm"):
-        args += ["-m", "128", "-k", "256", "-n", "512", "--machine", "j1-mini"]
+        args += ["-m", "128", "-k", "256", "-n", "512"]
     result = subprocess.run(args, cwd=ROOT, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     assert "J1" in result.stdout

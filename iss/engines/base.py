@@ -23,6 +23,8 @@ from iss.tiles import Desc
 if TYPE_CHECKING:
     from iss.state import MachineState
 
+COMPUTE_ENGINES = frozenset({"matrix", "vector", "activation"})
+
 #: memories each engine may address with its tile operands
 ENGINE_MEMORIES = {
     "dma": frozenset({"dram", "sram", "acc"}),
@@ -33,18 +35,20 @@ ENGINE_MEMORIES = {
 }
 
 
-@dataclass
+@dataclass(frozen=True)
 class Access:
-    """One byte range an instruction touched: memory, [lo, hi) offsets, and how."""
+    """One byte range an instruction touched: memory, [lo, hi) offsets, and how. Immutable:
+    the same record serves every access to the same tile (EngineOp.claim keeps them)."""
 
     memory: str
     lo: int
     hi: int
     write: bool
     nbytes: int  #: bytes actually moved (a strided tile moves less than hi - lo)
+    array: np.ndarray | None = field(default=None, repr=False)  #: the memory's bytes
 
 
-@dataclass
+@dataclass(slots=True)
 class EngineOp:
     """One engine instruction being executed, with its record of accesses and work."""
 
@@ -80,34 +84,57 @@ class EngineOp:
         return bool(self.inst[name])
 
     # -- tiles --------------------------------------------------------------------------------
-    def tile(
+    def claim(
         self,
         name: str,
         *,
         write: bool = False,
         max_rows: int | None = tiles.MAX_ROWS,
         desc: Desc | None = None,
-    ) -> np.ndarray:
-        """The tile of descriptor operand `name` as a view; 2-D unless the engine is DMA.
+        touch: bool = True,
+    ) -> Access:
+        """Check and record an access to the tile of descriptor operand `name`.
 
-        Checks the memory is one this engine may use, the row limit (compute engines) and
-        depth 1 (compute engines); records the access.
+        Checks the memory is one this engine may use, and for compute engines the row limit
+        and depth 1. Semantics that defer their work (iss.deferred) pass touch=False and
+        settle with the deferred state themselves.
         """
         d = desc if desc is not None else self.desc(name)
-        compute = self.engine in ("matrix", "vector", "activation")
-        if compute:
+        memory = self.state.memory
+        key = (d, self.engine, write, max_rows)
+        known = memory.claims.get(key)  # the checks depend on nothing else: keep the result
+        if known is None:
+            if len(memory.claims) >= tiles.PLACES_KEPT:
+                memory.claims.clear()
+            known = memory.claims[key] = self._check(name, d, write, max_rows)
+        deferred = memory.deferred
+        if touch and deferred is not None and deferred.pending:
+            deferred.touch(known.memory, known.lo, known.hi, write, d)
+        self.accesses.append(known)
+        return known
+
+    def _check(self, name: str, d: Desc, write: bool, max_rows: int | None) -> Access:
+        """The access `claim` records, after every check (traps raise)."""
+        if self.engine in COMPUTE_ENGINES:
             if d.depth != 1:
                 raise Trap("tile_too_large", f"{name}: depth {d.depth}; only DMA tiles are 3-D")
             if max_rows is not None and d.rows > max_rows:
                 raise Trap("tile_too_large", f"{name}: {d.rows} rows, at most {max_rows}")
-        array, memory, offset = tiles.view(self.state.memory, d)
+        memory, array, offset, size = tiles.place(self.state.memory, d, write, touch=False)
         if memory not in ENGINE_MEMORIES[self.engine]:
             raise Trap(
                 "bad_memory", f"{name}: {self.engine} cannot use {memory} (tile {d.describe()})"
             )
         nbytes = d.depth * d.rows * d.row_bytes
-        self.accesses.append(Access(memory, offset, offset + tiles.extent(d), write, nbytes))
-        return array[0] if compute else array
+        return Access(memory, offset, offset + size, write, nbytes, array)
+
+    def tile(self, name: str, *, desc: Desc | None = None, **kw) -> np.ndarray:
+        """The tile of descriptor operand `name` as a view (after `claim`); 2-D unless the
+        engine is DMA."""
+        d = desc if desc is not None else self.desc(name)
+        access = self.claim(name, desc=d, **kw)
+        array = tiles.array_of(d, access.array, access.lo)
+        return array[0] if self.engine in COMPUTE_ENGINES else array
 
     def out(self, name: str, **kw) -> np.ndarray:
         """The destination tile of operand `name` (a writable view)."""

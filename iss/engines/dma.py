@@ -8,6 +8,7 @@ that limits a transfer (a q4_1 -> bf16 copy writes 3.2x what it reads).
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 
 import numpy as np
 
@@ -44,12 +45,19 @@ def copy(op: EngineOp) -> None:
     if (dd.depth, dd.rows, dd.cols) != (ds.depth, ds.rows, ds.cols):
         raise Trap("shape_mismatch", f"dma.copy: dd is {dd.depth}x{dd.rows}x{dd.cols} but ds "
                    f"is {ds.depth}x{ds.rows}x{ds.cols} (depth x rows x cols)")  # fmt: skip
-    source = op.tile("ds", desc=ds)
-    out = op.out("dd", desc=dd)
+    deferred = op.state.memory.deferred
+    lazy = deferred is not None and dd.depth == ds.depth == 1 and dd.type == ds.type
+    source = op.tile("ds", desc=ds, touch=not lazy)
+    out = op.out("dd", desc=dd, touch=not lazy)
+    op.count(ds.depth * ds.rows * max(ds.row_bytes, dd.row_bytes))
+    if lazy and deferred.copy(dd, ds):  # iss.deferred: copied when something looks
+        return
+    if lazy:  # it could not be deferred: make real what the copy reads and overwrites
+        deferred.touch_tile(ds, write=False)
+        deferred.touch_tile(dd, write=True)
     # Every path below builds the converted source before the assignment, and NumPy copies
     # an overlapping source first: the whole source is read before anything is written.
     out[...] = _converted(source, ds.type, dd.type)
-    op.count(ds.depth * ds.rows * max(ds.row_bytes, dd.row_bytes))
 
 
 def _check_gather(dd: Desc, table: Desc, index: Desc) -> None:
@@ -82,7 +90,7 @@ def gather(op: EngineOp) -> None:
     first, last = int(rows.min()), int(rows.max())
     span = table._replace(base=table.base + first * table.stride, rows=last - first + 1)
     source = op.tile("ds", desc=span)[0]
-    op.accesses[-1].nbytes = rows.size * table.row_bytes
+    op.accesses[-1] = replace(op.accesses[-1], nbytes=rows.size * table.row_bytes)
     gathered = _converted(source[rows - first], table.type, dd.type)  # fancy indexing copies
     op.out("dd", desc=dd)[0] = gathered
     op.count(rows.size * max(table.row_bytes, dd.row_bytes))

@@ -13,7 +13,9 @@ from collections.abc import Callable
 
 import numpy as np
 
-from iss.engines.base import EngineOp
+from iss import tiles
+from iss.deferred import Deferred, Product
+from iss.engines.base import Access, EngineOp
 from iss.errors import Trap
 from iss.tiles import Desc
 
@@ -33,14 +35,23 @@ ACCUMULATOR = {
 }
 
 
+def _claim(op: EngineOp, name: str, desc: Desc, memory: str, write: bool = False) -> Access:
+    """Check and record tile `name` without settling deferred work; it must lie in `memory`
+    (bad_memory otherwise)."""
+    access = op.claim(name, desc=desc, write=write, touch=False)
+    if access.memory != memory:
+        raise Trap("bad_memory", f"mm: {name} ({desc.describe()}) is in {access.memory}; it "
+                   f"must be in {memory}")  # fmt: skip
+    return access
+
+
 def _tile_in(op: EngineOp, name: str, desc: Desc, memory: str, write: bool = False) -> np.ndarray:
-    """Tile `name`, which must lie in `memory` (bad_memory otherwise)."""
-    view = op.tile(name, write=write, desc=desc)
-    where = op.accesses[-1].memory
-    if where != memory:
-        raise Trap("bad_memory", f"mm: {name} ({desc.describe()}) is in {where}; it must be "
-                   f"in {memory}")  # fmt: skip
-    return view
+    """Tile `name` as a view (deferred work it meets made real), lying in `memory`."""
+    access = _claim(op, name, desc, memory, write)
+    deferred = op.state.memory.deferred
+    if deferred is not None:
+        deferred.touch(access.memory, access.lo, access.hi, write, desc)
+    return tiles.array_of(desc, access.array, access.lo)[0]
 
 
 def _input_dtype(da: Desc, db: Desc, dc: Desc) -> str:
@@ -81,6 +92,12 @@ def mm(op: EngineOp) -> None:
     da, db, dc = op.desc("da"), op.desc("db"), op.desc("dc")
     dtype = _input_dtype(da, db, dc)
     m, k, n = _dimensions(da, db, dc, transposed)
+    op.count(m * k * n, dtype)
+    op.shape = (m, k, n)
+    deferred = op.state.memory.deferred
+    if deferred is not None and dtype != "int8":
+        _defer(op, deferred, dc, da, db, transposed, accumulate)
+        return
     a = _tile_in(op, "da", da, "sram")
     b = _tile_in(op, "db", db, "sram")
     c = _tile_in(op, "dc", dc, "acc", write=True)
@@ -99,8 +116,31 @@ def mm(op: EngineOp) -> None:
             c += np.matmul(a, b)
         else:
             np.matmul(a, b, out=c)
-    op.count(m * k * n, dtype)
-    op.shape = (m, k, n)
+
+
+def _defer(op: EngineOp, deferred: Deferred, dc: Desc, da: Desc, db: Desc, transposed: bool,
+           accumulate: bool) -> None:  # fmt: skip
+    """Record the product on C instead of computing it (iss.deferred). Operands copied by a
+    deferred DMA are read where the copy came from; an `mm.acc` onto a pending product of
+    the same C tile extends its chain; a plain `mm` replaces whatever C held."""
+    operands = []
+    for name, desc in (("da", da), ("db", db)):
+        _claim(op, name, desc, "sram")
+        found = deferred.source(desc)
+        if found is desc:  # in SRAM itself: settle what overlaps it first
+            deferred.touch_tile(desc, write=False)
+        operands.append(found)  # else inside a pending copy's source, which is current
+    chain = deferred.product_at(dc)
+    _claim(op, "dc", dc, "acc", write=True)
+    if accumulate and chain is not None and chain.transposed == transposed:
+        deferred.extend(chain, *operands)
+        return
+    if not accumulate:  # C is overwritten whole: what it held is never needed
+        if chain is not None:
+            deferred.discard(chain)
+        deferred.drop_alias(dc)
+    deferred.touch_tile(dc, write=True)  # makes real anything C overlaps (an `.acc` reads it)
+    deferred.add_product(Product(dc, [tuple(operands)], transposed, accumulate))
 
 
 SEMANTICS: dict[str, Callable[[EngineOp], None]] = {"mm": mm}

@@ -22,7 +22,7 @@ def main(argv: list[str] | None = None) -> None:
     """Run the GEMM example and print its check and report."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("-m", type=int, default=512, help="rows of A and C (multiple of 128)")
-    parser.add_argument("-k", type=int, default=1024, help="cols of A (multiple of 256)")
+    parser.add_argument("-k", type=int, default=1024, help="cols of A (multiple of 128)")
     parser.add_argument("-n", type=int, default=1024, help="cols of B and C (multiple of 512)")
     parser.add_argument("--machine", default="j1")
     args = parser.parse_args(argv)

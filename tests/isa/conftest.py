@@ -16,7 +16,10 @@ def pytest_collect_file(parent, file_path: Path):
 
 class ConformanceFile(pytest.File):
     def collect(self):
-        yield ConformanceProgram.from_parent(self, name=self.path.stem)
+        # deferred: the simulator as it normally runs (iss.deferred); eager: every engine
+        # instruction computed as it executes. Both must meet every expectation.
+        for mode in ("deferred", "eager"):
+            yield ConformanceProgram.from_parent(self, name=f"{self.path.stem}[{mode}]")
 
 
 class ConformanceFailure(Exception):
@@ -32,8 +35,9 @@ class ConformanceProgram(pytest.Item):
         if not expectations:
             raise ConformanceFailure("no `; expect` annotations")
         printed: list[str] = []
+        defer = self.name.endswith("[deferred]")
         sim = Simulator.from_source([self.path], machine="j1-mini", race="error",
-                                    output=printed.append)  # fmt: skip
+                                    output=printed.append, defer=defer)  # fmt: skip
         traps = [e for e in expectations if e.kind == "expect-trap"]
         try:
             sim.run(max_steps=1_000_000, timeout=60)
