@@ -77,6 +77,12 @@ class Alias:
         return [self.src]
 
 
+def _desc(fields: tuple) -> Desc:
+    """A Desc from its seven fields, without NamedTuple.__new__'s keyword handling (these
+    run for every deferred `mm`)."""
+    return tuple.__new__(Desc, fields)
+
+
 def tile_range(d: Desc) -> Range:
     """The bytes tile `d` spans, as (memory, lo, hi); the tile was bounds-checked before."""
     window = d.base >> WINDOW_BITS
@@ -115,7 +121,7 @@ def _submap(inner: Desc, outer: Desc, target: Desc) -> Desc | None:
     if row + inner.rows > outer.rows or byte + inner.row_bytes > outer.row_bytes:
         return None
     base = target.base + row * target.stride + byte
-    return Desc(base, inner.rows, inner.cols, inner.dtype, target.stride, 1, inner.plane)
+    return _desc((base, inner.rows, inner.cols, inner.dtype, target.stride, 1, inner.plane))
 
 
 # -- joining tiles and products ---------------------------------------------------------------
@@ -123,32 +129,20 @@ def _below(upper: Desc, lower: Desc) -> Desc | None:
     """`upper` extended by `lower` if `lower` continues it downwards (same columns, stride)."""
     if (lower.cols, lower.stride, lower.dtype) != (upper.cols, upper.stride, upper.dtype):
         return None
-    if lower.base != upper.base + upper.rows * upper.stride:
+    base, rows, cols, dtype, stride, depth, plane = upper
+    if lower.base != base + rows * stride:
         return None
-    return upper._replace(rows=upper.rows + lower.rows)
+    return _desc((base, rows + lower.rows, cols, dtype, stride, depth, plane))
 
 
 def _beside(left: Desc, right: Desc) -> Desc | None:
     """`left` extended by `right` if `right` continues it to the right (same rows, stride)."""
     if (right.rows, right.stride, right.dtype) != (left.rows, left.stride, left.dtype):
         return None
-    if right.base != left.base + left.row_bytes:
+    base, rows, cols, dtype, stride, depth, plane = left
+    if right.base != base + left.row_bytes:
         return None
-    return left._replace(cols=left.cols + right.cols)
-
-
-def _fold_chain(p: Product) -> None:
-    """Merge consecutive terms that continue each other along K into one term."""
-    folded = [p.terms[0]]
-    for a2, b2 in p.terms[1:]:
-        a, b = folded[-1]
-        a_k = _beside(a, a2)
-        b_k = _beside(b, b2) if p.transposed else _below(b, b2)
-        if a_k and b_k:
-            folded[-1] = (a_k, b_k)
-        else:
-            folded.append((a2, b2))
-    p.terms = folded
+    return _desc((base, rows, cols + right.cols, dtype, stride, depth, plane))
 
 
 def _join_rows(p: Product, q: Product) -> Product | None:
@@ -186,9 +180,8 @@ def _join_all(products: list[Product], join, shared: int) -> list[Product]:
 
 
 def merged(products: list[Product]) -> list[Product]:
-    """The products with chains folded and aligned single products joined (for evaluation)."""
-    for p in products:
-        _fold_chain(p)
+    """The products with aligned single-term products joined (for evaluation); `extend`
+    has already folded each `mm.acc` chain whose terms continue each other along K."""
     rest = [p for p in products if p.accumulate or len(p.terms) > 1]
     groups: dict[tuple[int, int], list[Product]] = {}
     for p in products:
@@ -211,6 +204,7 @@ class Deferred:
         self.pending: list[Product | Alias] = []  #: Memory.locate checks this is empty first
         self.dsts: dict[str, list[Entry]] = {}  #: per memory, the tiles items will write
         self.srcs: dict[str, list[Entry]] = {}  #: per memory, the tiles items will read
+        self.sources: dict[str, dict[Desc, Desc]] = {}  #: `source` answers, per memory
         self.scratch: dict[tuple, np.ndarray] = {}  #: widening buffers by (operand, shape)
         self.matmuls = 0  #: matmuls evaluated, for tests and benchmarks
         self.copies = 0  #: copies made real
@@ -266,14 +260,23 @@ class Deferred:
 
         Nothing else pending can overlap p's C: an item created after p touched its own
         destination and sources, which would have evaluated p. So C needs no touch here."""
-        p.terms.append((a, b))
+        if p.terms:  # a term continuing the last along K joins it: one matmul for both
+            last_a, last_b = p.terms[-1]
+            a_k = _beside(last_a, a)
+            b_k = a_k and (_beside(last_b, b) if p.transposed else _below(last_b, b))
+            if b_k:
+                p.terms[-1] = (a_k, b_k)
+            else:
+                p.terms.append((a, b))
+        else:
+            p.terms.append((a, b))
         for d in (a, b):
             name, lo, hi = tile_range(d)
             entry = p.reads.get(name)
             if entry is None:
                 p.reads[name] = entry = [lo, hi, None, p]
                 self.srcs.setdefault(name, []).append(entry)
-            else:
+            elif lo < entry[0] or hi > entry[1]:
                 entry[0], entry[1] = min(entry[0], lo), max(entry[1], hi)
 
     def flush(self, products: list[Product] | None = None) -> None:
@@ -290,8 +293,15 @@ class Deferred:
     def source(self, d: Desc) -> Desc:
         """Where the data of tile `d` really is: inside an alias's source, or `d` itself."""
         window = d.base >> WINDOW_BITS
-        offset = d.base - (window << WINDOW_BITS)
-        for lo, hi, dst, item in self.dsts.get(WINDOWS[window], ()):
+        name = WINDOWS[window]
+        known = self.sources.setdefault(name, {})  # forgotten when an alias there changes
+        found = known.get(d)
+        if found is None:
+            found = known[d] = self._find_source(d, name, d.base - (window << WINDOW_BITS))
+        return found
+
+    def _find_source(self, d: Desc, name: str, offset: int) -> Desc:
+        for lo, hi, dst, item in self.dsts.get(name, ()):
             if lo <= offset < hi and isinstance(item, Alias):
                 inside = _submap(d, dst, item.src)
                 if inside is not None:
@@ -358,6 +368,8 @@ class Deferred:
     def _add(self, item: Product | Alias) -> None:
         self.pending.append(item)
         name, lo, hi = tile_range(item.dst)
+        if isinstance(item, Alias):
+            self.sources.pop(name, None)
         self.dsts.setdefault(name, []).append([lo, hi, item.dst, item])
         if isinstance(item, Alias):
             name, lo, hi = tile_range(item.src)
@@ -373,6 +385,9 @@ class Deferred:
             self.extend(item, a, b)
 
     def _remove(self, *items: Product | Alias) -> None:
+        for item in items:
+            if isinstance(item, Alias):
+                self.sources.pop(tile_range(item.dst)[0], None)
         gone = {id(item) for item in items}
         self.pending[:] = [other for other in self.pending if id(other) not in gone]
         for index in (self.dsts, self.srcs):

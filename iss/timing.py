@@ -81,6 +81,10 @@ class TimingModel:
     def __init__(self, machine: Machine, record_events: bool = False) -> None:
         self.m = machine
         self.record_events = record_events
+        array = machine.matrix.rows * machine.matrix.cols
+        #: MXU input rows streamed per cycle, by dtype (MACs per cycle / array size)
+        self.rows_per_cycle = {t: r / array for t, r in machine.matrix.macs_per_cycle.items()}
+        self.fill = machine.matrix.fill_latency_cycles
         levels = {"dram": machine.dram, "sram": machine.sram, "acc": machine.acc}
         #: (memory, write) -> energy per byte
         self.pj_per_byte = {
@@ -123,9 +127,8 @@ class TimingModel:
         if op.engine == "matrix":
             dtype = op.work_dtype or "bf16"
             m_, k, n = op.shape
-            per_pe = m.matrix.macs_per_cycle[dtype] / (m.matrix.rows * m.matrix.cols)
-            passes = math.ceil(n / m.matrix.cols)
-            return passes * math.ceil(max(m_, k) / per_pe), m.matrix.fill_latency_cycles
+            passes = -(-n // m.matrix.cols)
+            return passes * math.ceil(max(m_, k) / self.rows_per_cycle[dtype]), self.fill
         unit = m.vector if op.engine == "vector" else m.activation
         return math.ceil(op.work / unit.elements_per_cycle), unit.latency_cycles
 

@@ -45,15 +45,6 @@ def _claim(op: EngineOp, name: str, desc: Desc, memory: str, write: bool = False
     return access
 
 
-def _tile_in(op: EngineOp, name: str, desc: Desc, memory: str, write: bool = False) -> np.ndarray:
-    """Tile `name` as a view (deferred work it meets made real), lying in `memory`."""
-    access = _claim(op, name, desc, memory, write)
-    deferred = op.state.memory.deferred
-    if deferred is not None:
-        deferred.touch(access.memory, access.lo, access.hi, write, desc)
-    return tiles.array_of(desc, access.array, access.lo)[0]
-
-
 def _input_dtype(da: Desc, db: Desc, dc: Desc) -> str:
     """The common input dtype name, after checking A, B and C's dtypes (bad_dtype)."""
     a, b, c = da.type.name, db.type.name, dc.type.name
@@ -90,17 +81,18 @@ def mm(op: EngineOp) -> None:
     """C = A.B, or C += A.B with `.acc`; B is stored N x K with `.tb`."""
     transposed, accumulate = op.flag("tb"), op.flag("acc")
     da, db, dc = op.desc("da"), op.desc("db"), op.desc("dc")
-    dtype = _input_dtype(da, db, dc)
-    m, k, n = _dimensions(da, db, dc, transposed)
-    op.count(m * k * n, dtype)
-    op.shape = (m, k, n)
+    dtype, shape, accesses = _checked(op, da, db, dc, transposed)
+    op.count(shape[0] * shape[1] * shape[2], dtype)
+    op.shape = shape
     deferred = op.state.memory.deferred
     if deferred is not None and dtype != "int8":
-        _defer(op, deferred, dc, da, db, transposed, accumulate)
+        _defer(deferred, dc, da, db, transposed, accumulate)
         return
-    a = _tile_in(op, "da", da, "sram")
-    b = _tile_in(op, "db", db, "sram")
-    c = _tile_in(op, "dc", dc, "acc", write=True)
+    tiles_ = (da, db, dc)
+    if deferred is not None:  # make real whatever these tiles meet
+        for d, x in zip(tiles_, accesses, strict=True):
+            deferred.touch(x.memory, x.lo, x.hi, x.write, d)
+    a, b, c = (tiles.array_of(d, x.array, x.lo)[0] for d, x in zip(tiles_, accesses, strict=True))
     if a.dtype != np.float32:  # widening is exact for every input dtype
         a, b = a.astype(np.float32), b.astype(np.float32)
     if transposed:
@@ -118,20 +110,37 @@ def mm(op: EngineOp) -> None:
             np.matmul(a, b, out=c)
 
 
-def _defer(op: EngineOp, deferred: Deferred, dc: Desc, da: Desc, db: Desc, transposed: bool,
+def _checked(op: EngineOp, da: Desc, db: Desc, dc: Desc, transposed: bool):
+    """(input dtype, (M, K, N), the three accesses) after every check, recorded on `op`.
+
+    The result depends only on the descriptors, so it is kept with the memory's other
+    checked accesses: a kernel's loops multiply the same tiles again and again."""
+    key = ("mm", transposed, da, db, dc)
+    known = op.state.memory.claims.get(key)
+    if known is not None:
+        op.accesses += known[2]
+        return known
+    dtype = _input_dtype(da, db, dc)
+    shape = _dimensions(da, db, dc, transposed)
+    _claim(op, "da", da, "sram")
+    _claim(op, "db", db, "sram")
+    _claim(op, "dc", dc, "acc", write=True)
+    known = op.state.memory.claims[key] = (dtype, shape, tuple(op.accesses[-3:]))
+    return known
+
+
+def _defer(deferred: Deferred, dc: Desc, da: Desc, db: Desc, transposed: bool,
            accumulate: bool) -> None:  # fmt: skip
     """Record the product on C instead of computing it (iss.deferred). Operands copied by a
     deferred DMA are read where the copy came from; an `mm.acc` onto a pending product of
     the same C tile extends its chain; a plain `mm` replaces whatever C held."""
     operands = []
-    for name, desc in (("da", da), ("db", db)):
-        _claim(op, name, desc, "sram")
+    for desc in (da, db):
         found = deferred.source(desc)
         if found is desc:  # in SRAM itself: settle what overlaps it first
             deferred.touch_tile(desc, write=False)
         operands.append(found)  # else inside a pending copy's source, which is current
     chain = deferred.product_at(dc)
-    _claim(op, "dc", dc, "acc", write=True)
     if accumulate and chain is not None and chain.transposed == transposed:
         deferred.extend(chain, *operands)
         return
