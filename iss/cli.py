@@ -21,7 +21,8 @@ from iss.tensors import TensorFileError, load_tensor
 from iss.trace import trace_run
 
 
-def _pairs(values: tuple[str, ...], option: str) -> list[tuple[str, str]]:
+def name_value_pairs(values: tuple[str, ...], option: str) -> list[tuple[str, str]]:
+    """NAME=VALUE option values as pairs; a malformed one is a usage error naming `option`."""
     pairs = []
     for value in values:
         name, sep, spec = value.partition("=")
@@ -89,11 +90,11 @@ def main(program, inputs, outputs, machine, max_steps, timeout, race, report_for
             race=race,
             record_events=trace_json is not None,
             include=list(include),
-            defines=dict(_pairs(defines, "-D")),
+            defines=dict(name_value_pairs(defines, "-D")),
         )
-        for name, spec in _pairs(inputs, "--in"):
+        for name, spec in name_value_pairs(inputs, "--in"):
             sim.bind(name, load_tensor(spec, default_name=name))
-        out_pairs = _pairs(outputs, "--out")
+        out_pairs = name_value_pairs(outputs, "--out")
         for name, _ in out_pairs:
             sim.entry(name)
     except (BindError, TensorFileError, MachineError) as e:
