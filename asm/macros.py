@@ -107,8 +107,15 @@ def bind(macro: Macro, args: tuple, unit: Unit, line: int) -> dict[str, str]:
     return values
 
 
+_NESTED_LOOP = re.compile(r"^\s*\.irpc?\s+(\w+)", re.M)
+
+
 def substitute(body: str, values: dict[str, str], counter: int, what: str) -> str:
-    """`body` with every `\\name`, `\\@` and `\\()` replaced; AsmError for unknown names."""
+    """`body` with every `\\name`, `\\@` and `\\()` replaced; AsmError for unknown names.
+
+    The symbol of an `.irp`/`.irpc` nested in the body is left for that loop to replace, as
+    GNU as does (so a macro may contain `.irp r, 1, 2` ... `\\r` ... `.endr`)."""
+    inner = set(_NESTED_LOOP.findall(body)) - set(values)
 
     def replace(match: re.Match) -> str:
         key = match[1]
@@ -116,6 +123,8 @@ def substitute(body: str, values: dict[str, str], counter: int, what: str) -> st
             return str(counter)
         if key == "()":
             return ""
+        if key in inner:
+            return match[0]
         if key not in values:
             line = body.count("\n", 0, match.start()) + 1
             col = match.start() - (body.rfind("\n", 0, match.start()) + 1) + 1
