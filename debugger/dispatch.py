@@ -12,10 +12,12 @@ repeatable (stepping and listing do, as in gdb).
 from __future__ import annotations
 
 import inspect
+import re
 from collections.abc import Callable
 from typing import TypeVar
 
 F = TypeVar("F", bound=Callable)
+_WORD = re.compile(r"^([A-Za-z][\w-]*)(?=[\s/]|$)\s*(.*)$", re.S)
 
 
 class CommandError(Exception):
@@ -73,7 +75,8 @@ class Dispatcher:
             line = self.last
         if line.startswith("#"):
             return None
-        word, _, arg = line.partition(" ")
+        match = _WORD.match(line)  # `x/8xw addr`: the command word ends at a slash too
+        word, arg = (match[1], match[2]) if match else line.partition(" ")[::2]
         name = self.resolve(word)
         method = self.commands[name]
         self.last = line if getattr(method, "repeat", False) else None

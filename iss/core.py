@@ -147,8 +147,9 @@ class Core:
             raise Trap("illegal_instruction", f"write to {what} CSR {number:#x}")
         state.scratch = value
 
-    def _halt(self, state: MachineState) -> None:
-        self.timing.barrier(state.instret)
+    def _halt(self, state: MachineState, index: int) -> None:
+        # the halt's own retirement index: state.instret counts only up to its block's start
+        self.timing.barrier(state.instret + index)
         state.halted = True
         state.exit_code = state.x(XREG_NAMES["a0"])
 

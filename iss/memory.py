@@ -47,6 +47,9 @@ class Memory:
         self.deferred: Deferred | None = None
         self.places: dict = {}  #: checked tile geometry by descriptor (iss.tiles.place)
         self.claims: dict = {}  #: checked engine accesses (iss.engines.base.EngineOp.claim)
+        #: called as observer(access, desc) before an engine touches a tile (a debugger's
+        #: undo log and watchpoints); None costs one check per tile operand
+        self.observer = None
 
     def locate(self, address: int, nbytes: int, write: bool = True,
                touch: bool = True) -> tuple[str, np.ndarray, int]:  # fmt: skip

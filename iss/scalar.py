@@ -232,7 +232,7 @@ TEMPLATES: dict[str, tuple[str, str | None]] = {
     "taddr": ("D[{dd}] = new_desc(Desc, (X[{rs1}],) + D[{dd}][1:])", None),
     "taddi": ("D[{dd}] = new_desc(Desc, ((D[{dd}][0] + {imm}) & M,) + D[{dd}][1:])", None),
     "tmov": ("D[{dd}] = D[{ds}]", None),
-    "halt": ("halt(S)", "HALTED"),
+    "halt": ("halt(S, {index})", "HALTED"),
 }
 
 #: helpers visible to templates (the state-dependent ones are bound per run in iss.translate)

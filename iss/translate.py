@@ -84,8 +84,14 @@ class Translator:
         self.fetch, self.in_text, self.call_engine = fetch, in_text, call_engine
         self.loop_ends: set[int] = set()  #: addresses where a hardware loop may branch back
         self.stops: frozenset[int] = frozenset()  #: addresses where blocks must start (debugger)
+        #: debugger checks by block start: a block that loops back to its own start asks
+        #: hooks[start]() each time round and returns when it says stop (its condition
+        #: breakpoint), so a breakpoint inside a tight loop does not break the loop up
+        self.hooks: dict[int, Callable[[], bool]] = {}
         self.engine_insts: list[tuple[Inst, int]] = []
-        self.namespace = {**HELPERS, **bindings, "E": self._engine, "HALTED": HALTED}
+        self.namespace = {
+            **HELPERS, **bindings, "E": self._engine, "HALTED": HALTED, "HOOKS": self.hooks,
+        }  # fmt: skip
         self.cache: dict[int, Block] = {}
         self.single: dict[int, Block] = {}
 
@@ -154,6 +160,8 @@ class Translator:
         line_index[len(lines)] = len(run) - 1  # the jump expression belongs to the last one
         lines.append(f"{indent}S.instret += {len(run)}")
         if loops_back:
+            if start in self.hooks:
+                lines.append(f"{indent}if nxt == {start} and HOOKS[{start}](): return nxt")
             lines += [
                 f"{indent}it -= 1",
                 f"{indent}if nxt != {start} or it <= 0:",

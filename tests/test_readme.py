@@ -37,8 +37,9 @@ def test_tool_commands_run(tmp_path):
     assert len(commands) >= 10
     for command in commands:
         argv = shlex.split(command)
-        if argv[0] in ("jasm", "jrun"):  # run the console scripts' modules directly, so the
-            argv = [sys.executable, "-m", {"jasm": "asm", "jrun": "iss"}[argv[0]], *argv[1:]]
+        modules = {"jasm": "asm", "jrun": "iss", "jdb": "debugger.cli"}
+        if argv[0] in modules:  # run the console scripts' modules directly, so the
+            argv = [sys.executable, "-m", modules[argv[0]], *argv[1:]]
         elif argv[0] == "python":  # test does not depend on how the package was installed
             argv[0] = sys.executable
         result = subprocess.run(argv, cwd=tmp_path, env=env, capture_output=True, text=True)

@@ -110,6 +110,8 @@ class EngineOp:
         deferred = memory.deferred
         if touch and deferred is not None and deferred.pending:
             deferred.touch(known.memory, known.lo, known.hi, write, d)
+        if memory.observer is not None:
+            memory.observer(known, d)
         self.accesses.append(known)
         return known
 
