@@ -18,6 +18,7 @@ from debugger import views
 from debugger.dispatch import CommandError, Dispatcher, aliases, help_text
 from debugger.engine import Engine
 from debugger.expr import Evaluator, MemRef, parse
+from debugger.lexer import JasmLexer
 from debugger.locations import place
 from debugger.output import Output
 from debugger.points import Stop
@@ -461,7 +462,9 @@ class Commands(Dispatcher):
                 break
             mark = "=> " if pc == self.state.pc else "   "
             where = self.engine.function_of(pc) or ""
-            self.out.message(f"{mark}{pc:#x} <{where}>: {self.engine.core.instruction_text(pc)}")
+            text = self.engine.core.instruction_text(pc)
+            self.out.message([("class:pc" if mark.strip() else "", f"{mark}{pc:#x} <{where}>: "),
+                              *highlight(text)])  # fmt: skip
 
     @aliases("l", repeat=True)
     def do_list(self, arg: str) -> None:
@@ -482,7 +485,7 @@ class Commands(Dispatcher):
             if text is None:
                 break
             mark = "=>" if (file, n) == self.engine.line_of(self.state.pc) else "  "
-            self.out.message([("class:dim", f"{mark}{n:<5}"), ("", text.rstrip())])
+            self.out.message([("class:dim", f"{mark}{n:<5}"), *highlight(text.rstrip())])
             shown += 1
         if not shown:
             raise CommandError(f"cannot read {file}:{first}")
@@ -667,6 +670,21 @@ class Commands(Dispatcher):
     def do_quit(self, arg: str) -> None:
         """Leave jdb."""
         self.quit = True
+
+
+def highlight(text: str) -> list[tuple[str, str]]:
+    """J1 assembly as styled fragments, through the Pygments lexer (debugger.lexer)."""
+    from prompt_toolkit.formatted_text import PygmentsTokens, to_formatted_text
+    from pygments import lex
+
+    fragments = to_formatted_text(PygmentsTokens(list(lex(text, _LEXER))))
+    if fragments and fragments[-1][1].endswith("\n"):  # Pygments ends every text with one
+        style, last = fragments[-1]
+        fragments[-1] = (style, last[:-1])
+    return [(style, part) for style, part, *_ in fragments]
+
+
+_LEXER = JasmLexer()
 
 
 def _short(value) -> str:

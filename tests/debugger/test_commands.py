@@ -170,3 +170,12 @@ def test_restart_after_the_end(jdb):
 def test_a_missing_program_cannot_open(tmp_path):
     with pytest.raises(SessionError):
         Session.open(Path(tmp_path / "missing.jasm"))
+
+
+def test_source_and_disassembly_are_highlighted_with_the_jasm_lexer():
+    from debugger.commands import highlight
+
+    fragments = highlight("loop:   addi    a0, a0, 0x10   ; count")
+    assert "".join(text for _, text in fragments) == "loop:   addi    a0, a0, 0x10   ; count"
+    styles = {style for style, text in fragments if text.strip()}
+    assert len(styles) >= 3 and all(style.startswith("class:pygments") for style in styles)
