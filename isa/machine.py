@@ -38,9 +38,10 @@ Rules the loader enforces:
 
 What the figures mean to the timing and energy model:
 
-* A DMA transfer runs at ``dma.bytes_per_cycle``, bounded by ``dram.bytes_per_cycle`` when it
-  touches DRAM (:meth:`Machine.dma_bytes_per_cycle`); it costs ``dma.latency_cycles`` plus
-  ``dram.latency_cycles`` when it touches DRAM.
+* A DMA transfer moves the larger of its bytes read and written at ``dma.bytes_per_cycle``,
+  and every byte it reads from or writes to DRAM at ``dram.bytes_per_cycle``; the slower of
+  the two sets its duration (:meth:`Machine.dma_cycles`). It costs ``dma.latency_cycles``
+  plus ``dram.latency_cycles`` when it touches DRAM.
 * Each byte read or written at a memory level costs that level's ``read/write_pj_per_byte``;
   each byte a DMA moves also costs ``dma.pj_per_byte``.
 * The MXU does ``matrix.macs_per_cycle[dtype]`` MACs per cycle for input ``dtype`` at
@@ -203,11 +204,11 @@ class Machine:
         """Peak DRAM bandwidth in bytes per second."""
         return float(self.dram.bytes_per_cycle * self.clock_hz)
 
-    def dma_bytes_per_cycle(self, *, touches_dram: bool) -> int:
-        """DMA rate of one transfer: the engine's peak, bounded by DRAM when it moves DRAM data."""
-        if touches_dram:
-            return min(self.dma.bytes_per_cycle, self.dram.bytes_per_cycle)
-        return self.dma.bytes_per_cycle
+    def dma_cycles(self, moved: int, dram: int) -> int:
+        """Cycles one DMA transfer occupies the engine: `moved` bytes (the larger of read and
+        written) through its datapath, of which `dram` bytes cross the DRAM interface (a
+        DRAM-to-DRAM copy counts both sides)."""
+        return max(-(-moved // self.dma.bytes_per_cycle), -(-dram // self.dram.bytes_per_cycle))
 
 
 def load_machine(name_or_path: str | os.PathLike[str] = "j1") -> Machine:

@@ -95,7 +95,9 @@ def _disjoint(d: Desc, e: Desc) -> bool:
     their columns do not meet (side-by-side panels of one matrix interleave in address range
     but not in bytes). False when unsure."""
     stride = d.stride
-    if e.stride != stride or d.depth != 1 or e.depth != 1 or d.row_bytes > stride:
+    if e.stride != stride or d.depth != 1 or e.depth != 1:
+        return False
+    if d.row_bytes > stride or e.row_bytes > stride:  # rows overlap their neighbours
         return False
     row, col = divmod(e.base - d.base, stride)  # e's start in d's frame: d is [0, rows) x
 

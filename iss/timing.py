@@ -11,8 +11,10 @@ completed; a `wait` consumes the oldest token. Because engines are in order and 
 semaphores connect them, one pass in program order computes every start and end time.
 
 Occupancy per instruction (cycles), from the machine description:
-  dma        ceil(bytes / rate), bytes = the larger of bytes read and written, rate = dma
-             bytes/cycle (bounded by DRAM when it touches DRAM);
+  dma        the larger of ceil(bytes / dma bytes/cycle), bytes = the larger of bytes read and
+             written (the engine's datapath), and ceil(DRAM bytes / DRAM bytes/cycle), DRAM
+             bytes = those read from plus those written to DRAM (a DRAM-to-DRAM copy crosses
+             the DRAM interface twice);
              latency = dma latency (+ DRAM latency when it touches DRAM)
   matrix     ceil(N / array cols) * ceil(max(M, K) / r), r = MACs-per-cycle[dtype] / (rows *
              cols) — a weight-stationary array loads K weight rows and streams M input rows
@@ -120,10 +122,9 @@ class TimingModel:
         """(occupancy, latency) cycles of an executed engine instruction."""
         m = self.m
         if op.engine == "dma":
-            dram = any(a.memory == "dram" for a in op.accesses)
-            rate = m.dma_bytes_per_cycle(touches_dram=dram)
+            dram = sum(a.nbytes for a in op.accesses if a.memory == "dram")
             latency = m.dma.latency_cycles + (m.dram.latency_cycles if dram else 0)
-            return math.ceil(op.work / rate), latency
+            return m.dma_cycles(op.work, dram), latency
         if op.engine == "matrix":
             dtype = op.work_dtype or "bf16"
             m_, k, n = op.shape

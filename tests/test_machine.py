@@ -126,12 +126,14 @@ def test_unknown_dtype_for_peak_is_an_error() -> None:
         load_machine().peak_flops("bf61")
 
 
-def test_dma_rate_is_bounded_by_dram() -> None:
+def test_dma_time_is_bounded_by_its_datapath_and_by_dram() -> None:
     j1 = load_machine()
-    assert j1.dma_bytes_per_cycle(touches_dram=False) == j1.dma.bytes_per_cycle
-    assert j1.dma_bytes_per_cycle(touches_dram=True) == min(
-        j1.dma.bytes_per_cycle, j1.dram.bytes_per_cycle
-    )
+    dma, dram = j1.dma.bytes_per_cycle, j1.dram.bytes_per_cycle
+    assert j1.dma_cycles(4096, 0) == -(-4096 // dma)  # SRAM to accumulator: datapath only
+    assert j1.dma_cycles(4096, 4096) == max(-(-4096 // dma), -(-4096 // dram))
+    assert j1.dma_cycles(4096, 8192) == -(-8192 // dram)  # DRAM to DRAM: both sides count
+    # a dequantising load reads 20 bytes per 32 weights and writes 64: the datapath bounds it
+    assert j1.dma_cycles(64 * 1000, 20 * 1000) == -(-64000 // dma)
 
 
 def test_mini_has_small_memories_and_the_same_engines() -> None:

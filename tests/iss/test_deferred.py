@@ -244,7 +244,7 @@ tile = st.builds(
 )
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=1000, deadline=None)
 @given(tile, tile, st.booleans())
 def test_disjoint_is_never_wrong(d, e, same_stride):
     if same_stride:
