@@ -11,11 +11,17 @@ K/V rows written and read, Q and O).
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import numpy as np
 
-KERNELS = Path(__file__).resolve().parent.parent / "programs" / "kernels"
+ROOT = Path(__file__).resolve().parent.parent
+KERNELS = ROOT / "programs" / "kernels"
+sys.path.insert(0, str(ROOT / "tests" / "programs"))  # the tests' float64 reference
+
+from attention_ref import attention_reference  # noqa: E402
+
 # The entry programs grow the ABI's scratch regions (as a model program may) so the kernels
 # keep every K/V block of a head resident (16 slots) and run scores 3 blocks ahead (4 score
 # buffers): 2 MiB of the 24 MiB SRAM, 512 KiB of the 2 MiB accumulator memory.
@@ -23,21 +29,7 @@ SCRATCH = {"KSCRATCH": 2 << 20, "KACC": 512 << 10}
 
 
 def _attention(q, k, v, heads, kv_heads, dh, causal):
-    sq, skv = q.shape[0], k.shape[0]
-    group = heads // kv_heads
-    allowed = np.ones((sq, skv), dtype=bool)
-    if causal:
-        allowed = np.arange(skv)[None, :] <= np.arange(sq)[:, None] + skv - sq
-    out = np.empty((sq, heads * dh))
-    for h in range(heads):
-        g = h // group
-        qh = q[:, h * dh : (h + 1) * dh].astype(np.float64)
-        kh = k[:, g * dh : (g + 1) * dh].astype(np.float64)
-        vh = v[:, g * dh : (g + 1) * dh].astype(np.float64)
-        s = np.where(allowed, qh @ kh.T / np.sqrt(dh), -np.inf)
-        p = np.exp(s - s.max(axis=1, keepdims=True))
-        out[:, h * dh : (h + 1) * dh] = (p / p.sum(axis=1, keepdims=True)) @ vh
-    return out
+    return attention_reference(q, k, v, heads, kv_heads, dh, causal=causal)
 
 
 def _flash_case(seq, heads, kv_heads, dh, causal, bf16=False, target=None):

@@ -15,36 +15,13 @@ from pathlib import Path
 import ml_dtypes
 import numpy as np
 import pytest
+from attention_ref import attention_reference, run_checked
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from iss.runtime import Simulator
 
 ENTRY = Path(__file__).resolve().parents[2] / "programs" / "kernels" / "attention_main.jasm"
-PATTERN = [0x5A5A0000 + i for i in range(12)]  # what attention_main puts in s0..s11
-S_REGS = [8, 9, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27]  # x numbers of s0..s11
-SP = 2
-
-
-def attention_reference(q, k, v, heads, kv_heads, dh, *, causal=False, kvlen=None, scale=None):
-    """softmax(Q K^T * scale + mask) V per head, in float64. Q: [Sq, H*dh], K/V: [Skv, Hkv*dh]."""
-    sq, skv = q.shape[0], k.shape[0]
-    scale = 1 / np.sqrt(dh) if scale is None else scale
-    kvlen = kvlen or skv
-    group = heads // kv_heads
-    allowed = np.arange(skv)[None, :] < kvlen
-    if causal:
-        allowed = allowed & (np.arange(skv)[None, :] <= np.arange(sq)[:, None] + skv - sq)
-    out = np.empty((sq, heads * dh))
-    for h in range(heads):
-        g = h // group
-        qh = q[:, h * dh : (h + 1) * dh].astype(np.float64)
-        kh = k[:, g * dh : (g + 1) * dh].astype(np.float64)
-        vh = v[:, g * dh : (g + 1) * dh].astype(np.float64)
-        s = np.where(allowed, qh @ kh.T * scale, -np.inf)
-        p = np.exp(s - s.max(axis=1, keepdims=True))
-        out[:, h * dh : (h + 1) * dh] = (p / p.sum(axis=1, keepdims=True)) @ vh
-    return out
 
 
 def run_attention(sq, skv, heads, kv_heads, dh, *, causal=False, kvlen=0, bf16=False,
@@ -67,12 +44,7 @@ def run_attention(sq, skv, heads, kv_heads, dh, *, causal=False, kvlen=0, bf16=F
     v = rng.standard_normal((skv, kv_heads * dh)).astype(np.float32)
     for name, value in (("q", q), ("k", k), ("v", v)):
         sim.bind(name, value)
-    sp = sim.state.X[SP]
-    assert sim.run() == 0
-    state = sim.state
-    assert [state.X[r] for r in S_REGS] == PATTERN, "s registers not preserved"
-    assert state.X[SP] == sp, "sp not restored"
-    assert list(state.sems[:16]) == [0] * 16, "kernel semaphores not left at 0"
+    run_checked(sim)
     return sim.read("o"), q, k, v
 
 
