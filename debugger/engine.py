@@ -43,7 +43,7 @@ from iss.errors import Trap
 from iss.race import RaceError
 from iss.runtime import Simulator
 from iss.scalar import TEMPLATES
-from iss.translate import HALTED, Block
+from iss.translate import Block
 
 RA, SP = XREG_NAMES["ra"], XREG_NAMES["sp"]
 MAX_ITERATIONS = 1 << 14  #: self-loop iterations per block call, so Ctrl-C is noticed
@@ -596,12 +596,7 @@ class Engine:
             return self._stop("race", trap=error)
         except _WatchStop as hit:
             return self._watch_stop(blk, hit)
-        if nxt == HALTED:
-            state.pc = blk.pcs[-1]
-            return None
-        if state.loops and nxt == state.loops[-1][1]:
-            nxt = _loop_back(state, nxt)
-        state.pc = nxt
+        self.core.after_block(blk, nxt)
         return None
 
     def _watch_stop(self, blk: Block, hit: _WatchStop) -> Stop:

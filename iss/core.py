@@ -204,6 +204,12 @@ class Core:
         except Trap as trap:
             self._locate(trap, blk)
             raise
+        return self.after_block(blk, pc)
+
+    def after_block(self, blk: Block, pc: int) -> int:
+        """Leave state.pc where execution goes on after `blk` returned `pc`: at the halt, or
+        through a hardware loop's branch back when `pc` is the loop's end."""
+        state = self.state
         if pc == HALTED:
             state.pc = blk.pcs[-1]
             return pc
