@@ -118,6 +118,10 @@ class Simulator:
             if value.dtype != np.uint8:
                 raise BindError(f"{name} is {entry.dtype}: bind its raw GGUF block bytes "
                                 f"(uint8), not {value.dtype}")  # fmt: skip
+        elif value.dtype.kind == "V" and value.dtype.itemsize == dtype.storage.itemsize:
+            # NumPy saves ml_dtypes' bf16 / fp8 arrays as raw void bytes ('|V2', '|V1'); read
+            # from a .npy they are exactly the tensor's bit patterns
+            value = value.view(dtype.storage)
         elif value.dtype != dtype.storage:
             if not convert:
                 raise BindError(f"{name} is {entry.dtype}{list(entry.shape)}; got {value.dtype} "

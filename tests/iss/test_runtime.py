@@ -86,6 +86,20 @@ def test_binding_is_checked(source, tensors):
         sim.bind("w", x)
 
 
+def test_a_bf16_npy_binds_though_numpy_reloads_it_as_raw_bytes(tmp_path):
+    import ml_dtypes
+
+    source = tmp_path / "b.jasm"
+    source.write_text("        .input a, bf16, (2, 4)\n        .text\n        halt\n")
+    a = np.arange(8, dtype=np.float32).reshape(2, 4).astype(ml_dtypes.bfloat16)
+    np.save(tmp_path / "a.npy", a)
+    reloaded = np.load(tmp_path / "a.npy")
+    assert reloaded.dtype == np.dtype("V2")  # what NumPy gives back for ml_dtypes' bf16
+    sim = Simulator.load(source)
+    sim.bind("a", reloaded)
+    np.testing.assert_array_equal(sim.read("a").astype(np.float32), a.astype(np.float32))
+
+
 def test_jrun_binds_npy_safetensors_and_gguf_and_writes_outputs(tmp_path, source, tensors):
     import gguf
     from safetensors.numpy import save_file
