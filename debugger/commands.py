@@ -234,7 +234,12 @@ class Commands(Dispatcher):
     def _location(self, text: str) -> int:
         """An address from a location as gdb takes it: a bare number is a line."""
         text = text.strip()
-        return self.engine.resolve(f":{text}" if text.isdigit() else text)
+        if not text.isdigit():
+            return self.engine.resolve(text)
+        addresses = self.engine.line_addresses(None, int(text))
+        if not addresses:
+            raise CommandError(f"no code at line {text}")
+        return addresses[0]
 
     def _condition(self, text: str):
         parse(text)  # a syntax error is reported now, not at the first hit
@@ -252,6 +257,8 @@ class Commands(Dispatcher):
     def do_ignore(self, arg: str) -> None:
         """`ignore N COUNT`: pass breakpoint N COUNT times before stopping at it."""
         number, _, count = arg.partition(" ")
+        if not count.strip():
+            raise CommandError("usage: ignore N COUNT")
         self._point(number).ignore = self._int(count, "count")
 
     def _point(self, number: str):
@@ -461,9 +468,10 @@ class Commands(Dispatcher):
             if pc >= self.engine.core.text[1]:
                 break
             mark = "=> " if pc == self.state.pc else "   "
-            where = self.engine.function_of(pc) or ""
+            where = self.engine.function_of(pc)
+            label = f" <{where}>" if where else ""
             text = self.engine.core.instruction_text(pc)
-            self.out.message([("class:pc" if mark.strip() else "", f"{mark}{pc:#x} <{where}>: "),
+            self.out.message([("class:pc" if mark.strip() else "", f"{mark}{pc:#x}{label}: "),
                               *highlight(text)])  # fmt: skip
 
     @aliases("l", repeat=True)

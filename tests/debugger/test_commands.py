@@ -7,6 +7,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from jdb_programs import SESSION as PROGRAM
 
 from debugger.output import Output
@@ -179,3 +181,24 @@ def test_source_and_disassembly_are_highlighted_with_the_jasm_lexer():
     assert "".join(text for _, text in fragments) == "loop:   addi    a0, a0, 0x10   ; count"
     styles = {style for style, text in fragments if text.strip()}
     assert len(styles) >= 3 and all(style.startswith("class:pygments") for style in styles)
+
+
+COMMAND_WORDS = ["break", "tbreak", "watch", "rwatch", "awatch", "print", "x", "x/4xw", "set var",
+                 "info", "frame", "list", "disassemble", "display", "undisplay", "delete",
+                 "condition", "ignore", "goto", "until", "advance", "dump", "perf region",
+                 "catch", "help", "p", "b"]  # fmt: skip
+ARGUMENT_PARTS = ["", " ", "s0", "x", "0x", "-1", "1e400", "sram[", "]", "+", "bump", "*",
+                  "tile(d1)", "prog.jasm:", "99999", ".bf16", ":+8", "(", ")", "==", "if",
+                  "nan", "registers", "/", "'", "\\", "$1", "y.reshape(3)"]  # fmt: skip
+
+
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(st.sampled_from(COMMAND_WORDS), st.lists(st.sampled_from(ARGUMENT_PARTS), max_size=5))
+def test_no_input_breaks_the_session(jdb, word, parts):
+    line = f"{word} {''.join(parts)}"
+    before = len(jdb.out.lines)
+    assert jdb.session.execute(line)
+    said = jdb.out.lines[before:]
+    assert not any("internal error" in text for text in said), (line, said)
