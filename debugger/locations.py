@@ -7,8 +7,7 @@ import bisect
 
 from isa.elf import Program
 from iss import tiles
-from iss.errors import Trap
-from iss.memory import WINDOW_BITS, WINDOWS
+from iss.memory import window_of
 
 
 class DebugError(ValueError):
@@ -74,11 +73,8 @@ class Locations:
 
 def place(address: int, nbytes: int) -> tuple[str, int, int]:
     """(memory, lo, hi) offsets of an absolute range (Trap when outside every memory)."""
-    window = address >> WINDOW_BITS
-    if not 0 <= window < len(WINDOWS):
-        raise Trap("out_of_bounds", f"address {address:#x} is in no memory")
-    lo = address - (window << WINDOW_BITS)
-    return WINDOWS[window], lo, lo + max(1, nbytes)
+    name, lo = window_of(address)
+    return name, lo, lo + max(1, nbytes)
 
 
 def tile_ranges(d: tiles.Desc) -> tuple[tuple[int, int], ...]:

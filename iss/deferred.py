@@ -37,7 +37,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from iss import tiles
-from iss.memory import WINDOW_BITS, WINDOWS
+from iss.matmul import float_product
+from iss.memory import window_of
 from iss.tiles import Desc
 
 if TYPE_CHECKING:
@@ -60,10 +61,6 @@ class Product:
     def dst(self) -> Desc:
         return self.c
 
-    @property
-    def sources(self) -> list[Desc]:
-        return [d for term in self.terms for d in term]
-
 
 @dataclass
 class Alias:
@@ -71,10 +68,6 @@ class Alias:
 
     dst: Desc
     src: Desc
-
-    @property
-    def sources(self) -> list[Desc]:
-        return [self.src]
 
 
 def _desc(fields: tuple) -> Desc:
@@ -85,9 +78,8 @@ def _desc(fields: tuple) -> Desc:
 
 def tile_range(d: Desc) -> Range:
     """The bytes tile `d` spans, as (memory, lo, hi); the tile was bounds-checked before."""
-    window = d.base >> WINDOW_BITS
-    lo = d.base - (window << WINDOW_BITS)
-    return WINDOWS[window], lo, lo + tiles.extent(d)
+    name, lo = window_of(d.base)
+    return name, lo, lo + tiles.extent(d)
 
 
 def _disjoint(d: Desc, e: Desc) -> bool:
@@ -99,9 +91,10 @@ def _disjoint(d: Desc, e: Desc) -> bool:
         return False
     if d.row_bytes > stride or e.row_bytes > stride:  # rows overlap their neighbours
         return False
-    row, col = divmod(e.base - d.base, stride)  # e's start in d's frame: d is [0, rows) x
+    # e's start in d's frame, where d is rows [0, rows) x bytes [0, row_bytes); e's rows may
+    # run past the stride into the next row of the frame
+    row, col = divmod(e.base - d.base, stride)
 
-    # [0, row_bytes); e's rows may run past the stride into the next row of the frame
     def rows_apart(first: int) -> bool:
         return first + e.rows <= 0 or d.rows <= first
 
@@ -294,12 +287,11 @@ class Deferred:
     # -- copies ---------------------------------------------------------------------------------
     def source(self, d: Desc) -> Desc:
         """Where the data of tile `d` really is: inside an alias's source, or `d` itself."""
-        window = d.base >> WINDOW_BITS
-        name = WINDOWS[window]
+        name, offset = window_of(d.base)
         known = self.sources.setdefault(name, {})  # forgotten when an alias there changes
         found = known.get(d)
         if found is None:
-            found = known[d] = self._find_source(d, name, d.base - (window << WINDOW_BITS))
+            found = known[d] = self._find_source(d, name, offset)
         return found
 
     def _find_source(self, d: Desc, name: str, offset: int) -> Desc:
@@ -349,7 +341,7 @@ class Deferred:
 
     def drop_alias(self, d: Desc) -> None:
         """Forget an alias whose destination is exactly `d`: `d` is about to be overwritten."""
-        for _, _, dst, item in self.dsts.get(WINDOWS[d.base >> WINDOW_BITS], ()):
+        for _, _, dst, item in self.dsts.get(window_of(d.base)[0], ()):
             if dst == d and isinstance(item, Alias):
                 self._remove(item)
                 return
@@ -414,16 +406,10 @@ class Deferred:
     def _evaluate(self, p: Product) -> None:
         c = self._view(p.c)
         accumulate = p.accumulate
-        with np.errstate(all="ignore"):  # IEEE Inf / NaN propagate; there are no float traps
-            for a_desc, b_desc in p.terms:
-                a, b = self._view(a_desc), self._view(b_desc)
-                if a.dtype != np.float32:  # widening is exact for every input dtype
-                    a, b = self._widened(a, 0), self._widened(b, 1)
-                if p.transposed:
-                    b = b.T
-                if accumulate:
-                    c += np.matmul(a, b)
-                else:
-                    np.matmul(a, b, out=c)
-                accumulate = True
-                self.matmuls += 1
+        for a_desc, b_desc in p.terms:
+            a, b = self._view(a_desc), self._view(b_desc)
+            if a.dtype != np.float32:  # widening is exact for every input dtype
+                a, b = self._widened(a, 0), self._widened(b, 1)
+            float_product(c, a, b.T if p.transposed else b, accumulate)
+            accumulate = True
+            self.matmuls += 1

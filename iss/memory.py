@@ -24,6 +24,15 @@ WINDOWS = tuple(REGIONS)
 WINDOW_BITS = REGION_SPAN.bit_length() - 1
 assert all(base == i << WINDOW_BITS for i, base in enumerate(REGIONS.values()))
 
+
+def window_of(address: int) -> tuple[str, int]:
+    """(memory name, offset) of an absolute address; out_of_bounds outside every memory."""
+    window = address >> WINDOW_BITS
+    if not 0 <= window < len(WINDOWS):
+        raise Trap("out_of_bounds", f"address {address:#x} is in no memory")
+    return WINDOWS[window], address - (window << WINDOW_BITS)
+
+
 # width in bytes -> (unsigned, signed) little-endian struct formats
 _FORMATS = {
     n: (struct.Struct("<" + u), struct.Struct("<" + s))
@@ -60,11 +69,7 @@ class Memory:
         first; `write` says which the caller does. Only iss.deferred itself, which keeps its
         own books, passes touch=False.
         """
-        window = address >> WINDOW_BITS
-        if not 0 <= window < len(WINDOWS):
-            raise Trap("out_of_bounds", f"address {address:#x} is in no memory")
-        name = WINDOWS[window]
-        offset = address - (window << WINDOW_BITS)
+        name, offset = window_of(address)
         if offset + nbytes > self.sizes[name]:
             raise Trap(
                 "out_of_bounds",

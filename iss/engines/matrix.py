@@ -17,6 +17,7 @@ from iss import tiles
 from iss.deferred import Deferred, Product
 from iss.engines.base import Access, EngineOp
 from iss.errors import Trap
+from iss.matmul import float_product
 from iss.tiles import Desc
 
 MAX_M = 128
@@ -97,17 +98,14 @@ def mm(op: EngineOp) -> None:
         a, b = a.astype(np.float32), b.astype(np.float32)
     if transposed:
         b = b.T  # a strided view: BLAS takes the transposed layout without a copy
-    with np.errstate(all="ignore"):  # IEEE Inf / NaN propagate; there are no float traps
-        if dtype == "int8":
-            product = np.matmul(a, b).astype(np.int32)  # exact, |values| < 2**21
-            if accumulate:
-                c += product  # int32 in-place add wraps modulo 2**32
-            else:
-                c[...] = product
-        elif accumulate:
-            c += np.matmul(a, b)
-        else:
-            np.matmul(a, b, out=c)
+    if dtype != "int8":
+        float_product(c, a, b, accumulate)
+        return
+    product = np.matmul(a, b).astype(np.int32)  # exact, |values| < 2**21
+    if accumulate:
+        c += product  # int32 in-place add wraps modulo 2**32
+    else:
+        c[...] = product
 
 
 def _checked(op: EngineOp, da: Desc, db: Desc, dc: Desc, transposed: bool):
