@@ -27,7 +27,7 @@ from iss import tiles
 
 _EXAMINE = re.compile(r"^/(?P<count>\d*)(?P<format>[xduotfcai]?)(?P<unit>[bhwg]?)$")
 _UNITS = {"b": 1, "h": 2, "w": 4, "g": 8}
-_INFO_TOPICS = (
+INFO_TOPICS = (
     "registers", "breakpoints", "watchpoints", "symbols", "frame", "perf", "engines",
     "display", "history",
 )  # fmt: skip
@@ -537,10 +537,10 @@ class Commands(Dispatcher):
         frame | perf | engines | display | history."""
         topic, _, rest = arg.partition(" ")
         if not topic:
-            raise CommandError(f"info what? {', '.join(_INFO_TOPICS)}")
-        matches = [t for t in _INFO_TOPICS if t.startswith(topic)]
+            raise CommandError(f"info what? {', '.join(INFO_TOPICS)}")
+        matches = [t for t in INFO_TOPICS if t.startswith(topic)]
         if len(matches) != 1:
-            raise CommandError(f"unknown info topic {topic!r}: {', '.join(_INFO_TOPICS)}")
+            raise CommandError(f"unknown info topic {topic!r}: {', '.join(INFO_TOPICS)}")
         getattr(self, f"_info_{matches[0]}")(rest.strip())
 
     def _info_registers(self, rest: str) -> None:

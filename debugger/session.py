@@ -9,7 +9,7 @@ import threading
 from collections.abc import Iterator
 from pathlib import Path
 
-from debugger.commands import Commands
+from debugger.commands import INFO_TOPICS, Commands
 from debugger.dispatch import CommandError
 from debugger.engine import Engine
 from debugger.expr import ExprError
@@ -96,9 +96,7 @@ class Session(Commands):
         except CommandError:
             return []
         if name == "info":
-            from debugger.commands import _INFO_TOPICS
-
-            return list(_INFO_TOPICS)
+            return list(INFO_TOPICS)
         if name == "help":
             return self.command_names()
         words = [*XREG_NAMES, *FREG_NAMES, *DREG_NAMES, *SEM_NAMES, "pc"]
