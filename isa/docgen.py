@@ -57,7 +57,9 @@ def throughput(spec: Instruction, m: Machine) -> str:
             rates = ", ".join(f"{k} {v}" for k, v in m.matrix.macs_per_cycle.items())
             return (
                 f"MACs per cycle: {rates}; plus {m.matrix.fill_latency_cycles} cycles "
-                "to fill the array"
+                f"to fill the array. A product with K <= {m.matrix.rows // 2} or N <= "
+                f"{m.matrix.cols // 2} uses half the array, and one that fits the other half "
+                "runs beside it"
             )
         case "vector" | "activation":
             unit = m.vector if spec.engine == "vector" else m.activation

@@ -45,7 +45,10 @@ What the figures mean to the timing and energy model:
 * Each byte read or written at a memory level costs that level's ``read/write_pj_per_byte``;
   each byte a DMA moves also costs ``dma.pj_per_byte``.
 * The MXU does ``matrix.macs_per_cycle[dtype]`` MACs per cycle for input ``dtype`` at
-  ``matrix.pj_per_mac[dtype]`` each, plus ``fill_latency_cycles`` to fill the array.
+  ``matrix.pj_per_mac[dtype]`` each, plus ``fill_latency_cycles`` to fill the array. Like the
+  NeuronCore Tensor Engine's row and column tiling modes (AWS Neuron docs, ``nki.isa.nc_matmul``,
+  'Tiling mode'), a product whose K fits half the rows, or whose N fits half the columns, uses
+  only that half, and products that fit disjoint quarters run side by side (iss/timing.py).
 * Vector and activation rates are per element and the same for every dtype: the units widen
   inputs to fp32 internally.  ``pj_per_element`` is per element per operation.
 * Every instruction the front end fetches costs ``scalar.pj_per_instruction``.

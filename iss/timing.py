@@ -18,7 +18,13 @@ Occupancy per instruction (cycles), from the machine description:
              latency = dma latency (+ DRAM latency when it touches DRAM)
   matrix     ceil(N / array cols) * ceil(max(M, K) / r), r = MACs-per-cycle[dtype] / (rows *
              cols) — a weight-stationary array loads K weight rows and streams M input rows
-             per 128-column pass, r rows per cycle; latency = the array's fill latency
+             per 128-column pass, r rows per cycle; latency = the array's fill latency.
+             Row and column tiling (as the NeuronCore Tensor Engine's, AWS Neuron docs,
+             nki.isa.nc_matmul 'Tiling mode'): an instruction with
+             K <= rows / 2 uses one half of the array's rows and one with N <= cols / 2 one
+             half of its columns, so instructions that fit disjoint quadrants run at the
+             same time (`ArrayTiles`); one that writes accumulator bytes an instruction in
+             flight writes waits for it (they would add into the same cells).
   vector     ceil(elements / elements-per-cycle); latency = the unit's latency
   activation likewise
 Energy: MACs x pJ/MAC[dtype], elements x pJ/element, bytes x pJ/byte of each memory level
@@ -48,9 +54,41 @@ class EngineTimeline:
     free_at: int = 0  #: when the pipeline can accept the next instruction
     done_at: int = 0  #: when every instruction so far has completed
     ready_at: int = 0  #: earliest start allowed by the waits in the queue so far
-    busy: int = 0  #: cycles of occupancy, for utilisation
+    busy: float = 0  #: cycles of occupancy (the MXU: array-cycles / array), for utilisation
     count: int = 0  #: instructions executed
     starts: deque = field(default_factory=deque)  #: start times of the last queue_depth ops
+
+
+class ArrayTiles:
+    """The MXU's four quadrants (halves of its rows x halves of its columns) and when each
+    is free: where the next matrix instruction runs and when it can start."""
+
+    def __init__(self, rows: int, cols: int) -> None:
+        self.half_rows, self.half_cols = rows // 2, cols // 2
+        self.free = [0, 0, 0, 0]  #: cycle each quadrant finishes its instruction
+        self.writes: list[tuple[int, int] | None] = [None] * 4  #: its accumulator bytes
+        self.last_start = 0  #: instructions start in order even when they run side by side
+
+    def place(self, op: EngineOp, earliest: int, occupancy: int) -> tuple[int, float]:
+        """Start cycle of `op` and the share of the array it occupies; books the quadrants."""
+        _, k, n = op.shape
+        earliest = max(earliest, self.last_start)
+        out = next(((a.lo, a.hi) for a in op.accesses if a.write), None)
+        for q, span in enumerate(self.writes):
+            if out and span and span[0] < out[1] and out[0] < span[1]:
+                earliest = max(earliest, self.free[q])
+        rows = ((0,), (1,)) if k <= self.half_rows else ((0, 1),)
+        cols = ((0,), (1,)) if n <= self.half_cols else ((0, 1),)
+        start, quads = min(
+            (max(earliest, *(self.free[2 * r + c] for r in rr for c in cc)), (rr, cc))
+            for rr in rows
+            for cc in cols
+        )
+        used = [2 * r + c for r in quads[0] for c in quads[1]]
+        for q in used:
+            self.free[q], self.writes[q] = start + occupancy, out
+        self.last_start = start
+        return start, len(used) / 4
 
 
 @dataclass
@@ -99,6 +137,7 @@ class TimingModel:
     def reset(self) -> None:
         """Back to cycle 0 with idle engines and no statistics (a program started again)."""
         self.engines = {name: EngineTimeline(name) for name in ENGINES if name != "scalar"}
+        self.array = ArrayTiles(self.m.matrix.rows, self.m.matrix.cols)
         self.tokens: list[deque[int]] = [deque() for _ in range(N_SEMS)]
         self.stall = 0  #: front-end stall cycles so far
         self.stats = Stats()
@@ -141,10 +180,14 @@ class TimingModel:
             self.stall_until(instret, line.starts[0])
             issue = self.issue_cycle(instret)
         occupancy, latency = self.occupancy(op)
-        start = max(issue, line.free_at, line.ready_at)
-        line.free_at = start + occupancy
+        if op.engine == "matrix":
+            start, share = self.array.place(op, max(issue, line.ready_at), occupancy)
+            line.free_at = max(self.array.free)
+        else:
+            start, share = max(issue, line.free_at, line.ready_at), 1
+            line.free_at = start + occupancy
         line.done_at = max(line.done_at, start + occupancy + latency)
-        line.busy += occupancy
+        line.busy += occupancy * share
         line.count += 1
         line.starts.append(start)
         if len(line.starts) > self.m.queue_depth:

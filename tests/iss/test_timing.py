@@ -96,3 +96,65 @@ def test_same_program_same_cycles_and_energy(tmp_path):
     first, second = run(tmp_path, OVERLAP).report(), run(tmp_path, OVERLAP).report()
     assert first.as_dict() == second.as_dict()
     assert first.energy_j > 0 and first.macs == {"bf16": 128 * 128 * 128}
+
+
+# Row and column tiling: two products whose contraction (K) or width (N) is at most half the
+# array's run side by side in its halves, unless they add into the same accumulator bytes.
+TILED = """
+        .section .sram
+a:      .space  128 * 128 * 2
+        .section .acc
+c1:     .space  128 * 128 * 4
+c2:     .space  128 * 128 * 4
+        .text
+        li      t0, a
+        tset    d0, t0, 128, {k1}, bf16       ; A of the first product (M = 128)
+        tset    d1, t0, {k1}, {n1}, bf16      ; its B
+        tset    d2, t0, 128, {k2}, bf16
+        tset    d3, t0, {k2}, {n2}, bf16
+        li      t1, c1
+        tset    d4, t1, 128, {n1}, fp32
+        li      t1, {second_out}
+        tset    d5, t1, 128, {n2}, fp32
+        mm      d4, d0, d1
+        mm{acc} d5, d2, d3
+        barrier
+        halt
+"""
+
+
+def tiled_pair(tmp_path, k1, n1, k2, n2, second_out="c2", acc=""):
+    source = TILED.format(k1=k1, n1=n1, k2=k2, n2=n2, second_out=second_out, acc=acc)
+    first, second = events(run(tmp_path, source))
+    return first, second, 128  # occupancy: M = 128 rows at one row per cycle (bf16)
+
+
+@pytest.mark.parametrize(
+    "k1, n1, k2, n2",
+    [(64, 128, 64, 128), (128, 64, 128, 64), (64, 64, 64, 64), (64, 64, 128, 64)],
+)
+def test_products_that_fit_disjoint_halves_of_the_array_run_side_by_side(tmp_path, k1, n1, k2,
+                                                                          n2):  # fmt: skip
+    first, second, occupancy = tiled_pair(tmp_path, k1, n1, k2, n2)
+    assert second.start < first.start + occupancy
+
+
+@pytest.mark.parametrize(
+    "k1, n1, k2, n2",
+    [(128, 128, 64, 64), (64, 128, 128, 64), (64, 64, 128, 128), (128, 64, 64, 128)],
+)
+def test_products_that_share_a_quadrant_run_one_after_the_other(tmp_path, k1, n1, k2, n2):
+    first, second, occupancy = tiled_pair(tmp_path, k1, n1, k2, n2)
+    assert second.start >= first.start + occupancy
+
+
+def test_products_into_the_same_accumulator_do_not_overlap(tmp_path):
+    first, second, occupancy = tiled_pair(tmp_path, 64, 128, 64, 128, second_out="c1",
+                                          acc=".acc")  # fmt: skip
+    assert second.start >= first.start + occupancy
+
+
+def test_mxu_utilisation_counts_the_share_of_the_array_in_use(tmp_path):
+    sim = run(tmp_path, TILED.format(k1=64, n1=128, k2=64, n2=128, second_out="c2", acc=""))
+    matrix = sim.core.timing.engines["matrix"]
+    assert matrix.busy == 128  # two half-array products of 128 cycles each
