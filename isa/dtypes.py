@@ -390,3 +390,13 @@ def unpack_q4_1(data: np.ndarray) -> np.ndarray:
     nibbles = blocks[:, 4:]
     q = np.concatenate([nibbles & np.uint8(0x0F), nibbles >> np.uint8(4)], axis=1)
     return (d * q.astype(np.float32) + m).reshape(shape)
+
+
+def unpack(data: np.ndarray, dtype: DType | str) -> np.ndarray:
+    """Dequantise the blocks of quantised `dtype` (q4_1 or q8_0) in `data` to float32."""
+    dtype = _resolve(dtype)
+    if dtype is _Q4_1:
+        return unpack_q4_1(data)
+    if dtype is _Q8_0:
+        return unpack_q8_0(data)
+    raise DTypeError(f"{dtype.name} is not block-quantised")

@@ -19,6 +19,9 @@ Occupancy per instruction (cycles), from the machine description:
   matrix     ceil(N / array cols) * ceil(max(M, K) / r), r = MACs-per-cycle[dtype] / (rows *
              cols) — a weight-stationary array loads K weight rows and streams M input rows
              per 128-column pass, r rows per cycle; latency = the array's fill latency.
+             Block-quantised weights (q4_1, q8_0) reach the array through a dequantising
+             loader that reads them at the bytes per cycle of one bf16 weight row (2 * cols):
+             K rows of weights load in (packed bytes / (2 * cols)) cycles, not K.
              Row and column tiling (as the NeuronCore Tensor Engine's, AWS Neuron docs,
              nki.isa.nc_matmul 'Tiling mode'): an instruction with
              K <= rows / 2 uses one half of the array's rows and one with N <= cols / 2 one
@@ -125,6 +128,8 @@ class TimingModel:
         #: MXU input rows streamed per cycle, by dtype (MACs per cycle / array size)
         self.rows_per_cycle = {t: r / array for t, r in machine.matrix.macs_per_cycle.items()}
         self.fill = machine.matrix.fill_latency_cycles
+        #: bytes per cycle the MXU's weight loader reads: one row of bf16 weights
+        self.weight_row_bytes = machine.matrix.cols * 2
         levels = {"dram": machine.dram, "sram": machine.sram, "acc": machine.acc}
         #: (memory, write) -> energy per byte
         self.pj_per_byte = {
@@ -168,7 +173,11 @@ class TimingModel:
             dtype = op.work_dtype or "bf16"
             m_, k, n = op.shape
             passes = -(-n // m.matrix.cols)
-            return passes * math.ceil(max(m_, k) / self.rows_per_cycle[dtype]), self.fill
+            rate = self.rows_per_cycle[dtype]
+            if op.weight_bytes:  # packed weights: the loader takes them at the bf16 row rate
+                load = op.weight_bytes / (passes * self.weight_row_bytes)
+                return passes * math.ceil(max(m_ / rate, load)), self.fill
+            return passes * math.ceil(max(m_, k) / rate), self.fill
         unit = m.vector if op.engine == "vector" else m.activation
         return math.ceil(op.work / unit.elements_per_cycle), unit.latency_cycles
 

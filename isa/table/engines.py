@@ -49,8 +49,9 @@ DMA = [
         "copy a 2-D/3-D strided tile between any memories, converting dtype",
         "For every plane p, row i, column j: dd[p, i, j] = convert(ds[p, i, j]). Both "
         "descriptors must have the same depth, rows and cols; they may lie in DRAM, SRAM or "
-        "the accumulator memory. " + _CAST + " " + _DEQUANT + " The destination may not be "
-        "quantised. Overlapping source and destination behave as if the whole source were "
+        "the accumulator memory. " + _CAST + " " + _DEQUANT + " The destination may be "
+        "quantised only when the source has the same dtype: the blocks are copied unchanged. "
+        "Overlapping source and destination behave as if the whole source were "
         "read first.",
         (*_TILE_TRAPS, "shape_mismatch", "bad_dtype"),
     ),
@@ -84,7 +85,12 @@ MATRIX = [
         "B transposed (N x K), the layout of PyTorch/GGUF weight matrices. A and B lie in "
         "SRAM with the same dtype: int8, fp8e4m3, fp8e5m2, bf16, fp16 or fp32; C lies in the "
         "accumulator memory and is int32 for int8 inputs, fp32 otherwise. Limits: M <= 128, "
-        "K <= 128, N <= 512 (N <= 128 with `.tb`). Integers: exact products summed with "
+        "K <= 128, N <= 512 (N <= 128 with `.tb`). With `.tb`, B may instead hold GGUF "
+        "block-quantised weights (q4_1 or q8_0, whole 32-weight blocks along K) for a bf16 A: "
+        "the array's weight loader dequantises each block exactly as `dma.copy` does and rounds "
+        "each weight to bf16 (nearest even), so the result equals the product with a bf16 "
+        "copy of the dequantised weights; the loader reads the packed bytes, so the weights "
+        "load faster than bf16 ones. Integers: exact products summed with "
         "wrap-around modulo 2**32 into C. Floats: inputs are widened exactly to fp32, "
         "products formed exactly (every product of two widened 8- or 16-bit inputs fits fp32), "
         "and the K products of each output summed with C's previous value (with `.acc`) in "

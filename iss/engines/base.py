@@ -60,6 +60,7 @@ class EngineOp:
     work: int = 0  #: MACs (matrix) or elements (vector, activation); bytes for DMA
     work_dtype: str | None = None  #: the dtype that sets the matrix unit's rate
     shape: tuple[int, ...] = ()  #: (M, K, N) of a matrix multiply, for the timing model
+    weight_bytes: int = 0  #: bytes of block-quantised weights the MXU's loader reads, or 0
 
     # -- operands ---------------------------------------------------------------------------
     def desc(self, name: str) -> Desc:

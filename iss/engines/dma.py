@@ -18,30 +18,25 @@ from iss.engines.common import convert, name_of
 from iss.errors import Trap
 from iss.tiles import Desc
 
-#: quantised dtype name -> its dequantiser (bytes (..., blocks * block_bytes) -> float32)
-DEQUANTISE: dict[str, Callable[[np.ndarray], np.ndarray]] = {
-    "q4_1": dtypes.unpack_q4_1,
-    "q8_0": dtypes.unpack_q8_0,
-}
-
 
 def _converted(source: np.ndarray, source_type: dtypes.DType, dtype: dtypes.DType) -> np.ndarray:
     """Source elements in `dtype`: dequantised first if quantised; the same dtype moves as is."""
     if source_type.is_quant:
-        return convert(DEQUANTISE[source_type.name](source), dtype)
+        return convert(dtypes.unpack(source, source_type), dtype)
     return source if source_type == dtype else dtypes.cast(source, dtype)
 
 
-def _require_plain_destination(op: EngineOp, dd: Desc) -> None:
-    if dd.type.is_quant:
+def _require_plain_destination(op: EngineOp, dd: Desc, ds: Desc) -> None:
+    """bad_dtype for a quantised destination, unless the source holds the same blocks."""
+    if dd.type.is_quant and dd.type != ds.type:
         raise Trap("bad_dtype", f"{name_of(op)}: dd is {dd.type.name}; DMA dequantises but "
-                   "cannot quantise")  # fmt: skip
+                   "cannot quantise (it copies blocks of the same dtype unchanged)")  # fmt: skip
 
 
 def copy(op: EngineOp) -> None:
     """dd[p, i, j] = convert(ds[p, i, j]) over every plane, row and column."""
     dd, ds = op.desc("dd"), op.desc("ds")
-    _require_plain_destination(op, dd)
+    _require_plain_destination(op, dd, ds)
     if (dd.depth, dd.rows, dd.cols) != (ds.depth, ds.rows, ds.cols):
         raise Trap("shape_mismatch", f"dma.copy: dd is {dd.depth}x{dd.rows}x{dd.cols} but ds "
                    f"is {ds.depth}x{ds.rows}x{ds.cols} (depth x rows x cols)")  # fmt: skip
@@ -78,7 +73,7 @@ def _check_gather(dd: Desc, table: Desc, index: Desc) -> None:
 def gather(op: EngineOp) -> None:
     """Row i of dd = convert(row di[i] of table ds), for i < dd.rows."""
     dd, table, index = op.desc("dd"), op.desc("ds"), op.desc("di")
-    _require_plain_destination(op, dd)
+    _require_plain_destination(op, dd, table)
     _check_gather(dd, table, index)
     rows = op.tile("di", desc=index)[0].reshape(-1).astype(np.int64)
     bad = np.flatnonzero((rows < 0) | (rows >= table.rows))

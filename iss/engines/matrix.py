@@ -5,6 +5,10 @@ with the product written straight into the accumulator tile when there is nothin
 int8 products also go through float32 BLAS: with K <= 128 every partial sum is an integer
 below 128 * 128 * 128 = 2**21 < 2**24, so float32 holds it exactly in any summation order,
 and BLAS is ~60x faster than NumPy's integer matmul. The int32 add into C wraps modulo 2**32.
+
+Block-quantised weights (`mm.tb` with a q4_1 / q8_0 B and bf16 A): the weight loader
+dequantises each GGUF block exactly as the DMA engine does and rounds the weight to bf16, so
+the product equals the one on weights a dequantising DMA copy put in SRAM as bf16.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from isa import dtypes
 from iss import tiles
 from iss.deferred import Deferred, Product
 from iss.engines.base import Access, EngineOp
@@ -46,12 +51,20 @@ def _claim(op: EngineOp, name: str, desc: Desc, memory: str, write: bool = False
     return access
 
 
-def _input_dtype(da: Desc, db: Desc, dc: Desc) -> str:
+#: the input dtype block-quantised weights are multiplied in (the loader rounds them to it)
+QUANT_INPUT = "bf16"
+
+
+def _input_dtype(da: Desc, db: Desc, dc: Desc, transposed: bool) -> str:
     """The common input dtype name, after checking A, B and C's dtypes (bad_dtype)."""
     a, b, c = da.type.name, db.type.name, dc.type.name
     if a not in ACCUMULATOR:
         raise Trap("bad_dtype", f"mm: da is {a}; inputs are {', '.join(ACCUMULATOR)}")
-    if b != a:
+    if db.type.is_quant:
+        if a != QUANT_INPUT or not transposed:
+            raise Trap("bad_dtype", f"mm: db is {b}; block-quantised weights need `.tb` (W "
+                       f"stored N x K) and a {QUANT_INPUT} da, not {a}")  # fmt: skip
+    elif b != a:
         raise Trap("bad_dtype", f"mm: da is {a} but db is {b}; both inputs need one dtype")
     if c != ACCUMULATOR[a]:
         raise Trap("bad_dtype", f"mm: dc is {c}; {a} inputs accumulate into {ACCUMULATOR[a]}")
@@ -85,8 +98,11 @@ def mm(op: EngineOp) -> None:
     dtype, shape, accesses = _checked(op, da, db, dc, transposed)
     op.count(shape[0] * shape[1] * shape[2], dtype)
     op.shape = shape
+    quantised = db.type.is_quant
+    if quantised:
+        op.weight_bytes = accesses[1].nbytes
     deferred = op.state.memory.deferred
-    if deferred is not None and dtype != "int8":
+    if deferred is not None and dtype != "int8" and not quantised:
         _defer(deferred, dc, da, db, transposed, accumulate)
         return
     tiles_ = (da, db, dc)
@@ -94,6 +110,8 @@ def mm(op: EngineOp) -> None:
         for d, x in zip(tiles_, accesses, strict=True):
             deferred.touch(x.memory, x.lo, x.hi, x.write, d)
     a, b, c = (tiles.array_of(d, x.array, x.lo)[0] for d, x in zip(tiles_, accesses, strict=True))
+    if quantised:
+        b = dequantised_weights(b, db.type)
     if a.dtype != np.float32:  # widening is exact for every input dtype
         a, b = a.astype(np.float32), b.astype(np.float32)
     if transposed:
@@ -106,6 +124,12 @@ def mm(op: EngineOp) -> None:
         c += product  # int32 in-place add wraps modulo 2**32
     else:
         c[...] = product
+
+
+def dequantised_weights(blocks: np.ndarray, dtype: dtypes.DType) -> np.ndarray:
+    """The weight loader's bf16 weights (N x K) of a block-quantised tile's bytes: exact GGUF
+    dequantisation, then round to nearest even, as a DMA copy to bf16 does."""
+    return dtypes.cast(dtypes.unpack(blocks, dtype), QUANT_INPUT)
 
 
 def _checked(op: EngineOp, da: Desc, db: Desc, dc: Desc, transposed: bool):
@@ -122,7 +146,7 @@ def _checked(op: EngineOp, da: Desc, db: Desc, dc: Desc, transposed: bool):
                 observer(access, desc)
         op.accesses += known[2]
         return known
-    dtype = _input_dtype(da, db, dc)
+    dtype = _input_dtype(da, db, dc, transposed)
     shape = _dimensions(da, db, dc, transposed)
     _claim(op, "da", da, "sram")
     _claim(op, "db", db, "sram")

@@ -158,3 +158,30 @@ def test_mxu_utilisation_counts_the_share_of_the_array_in_use(tmp_path):
     sim = run(tmp_path, TILED.format(k1=64, n1=128, k2=64, n2=128, second_out="c2", acc=""))
     matrix = sim.core.timing.engines["matrix"]
     assert matrix.busy == 128  # two half-array products of 128 cycles each
+
+
+def test_quantised_weights_load_at_the_packed_byte_rate(tmp_path):
+    source = """
+        .section .sram
+x:      .space  128 * 2
+w:      .space  128 * 4 * 34
+        .section .acc
+c:      .space  128 * 4
+        .text
+        li      t0, x
+        tset    d0, t0, 1, 128, bf16
+        li      t0, w
+        tset    d1, t0, 128, 128, {wtype}
+        li      t0, c
+        tset    d2, t0, 1, 128, fp32
+        mm.tb   d2, d0, d1
+        barrier
+        halt
+"""
+    fill = 256
+    occupancy = {}
+    for wtype in ("bf16", "q4_1", "q8_0"):
+        (event,) = events(run(tmp_path, source.format(wtype=wtype)))
+        occupancy[wtype] = event.end - event.start - fill
+    # 128 x 128 weights: bf16 rows load one per cycle; packed blocks at 256 bytes per cycle
+    assert occupancy == {"bf16": 128, "q4_1": 128 * 4 * 20 // 256, "q8_0": -(-128 * 4 * 34 // 256)}
