@@ -80,7 +80,10 @@ def cases() -> list[dict]:
         gemm_case("fp8e4m3", 1024, 1024, 1024, ("mxu", 0.85)),
         # int32 C (1 MiB) outweighs the MXU time at 512^3: the roofline bound is DRAM
         gemm_case("int8", 512, 512, 512, ("bound", 0.70)),
-        qgemv_case("q4_1", 1, 576, 1536, ("dma", 0.70)),
+        # 0.55 MB of weights stream in ~2,200 cycles, about as long as the fixed costs around
+        # them (the first chunk's DMA latency, the MXU fill, the last store): no target here;
+        # the streaming rate is what the larger cases measure
+        qgemv_case("q4_1", 1, 576, 1536, None),
         qgemv_case("q4_1", 1, 1536, 8192, ("dma", 0.70)),
         qgemv_case("q8_0", 1, 576, 49152, ("dma", 0.70)),
     ]
