@@ -21,7 +21,8 @@ Occupancy per instruction (cycles), from the machine description:
              per 128-column pass, r rows per cycle; latency = the array's fill latency.
              Block-quantised weights (q4_1, q8_0) reach the array through a dequantising
              loader that reads them at the bytes per cycle of one bf16 weight row (2 * cols):
-             K rows of weights load in (packed bytes / (2 * cols)) cycles, not K.
+             K rows of weights load in (packed bytes / (2 * cols)) cycles, not K / r, while
+             A's rows stream at A's rate r (an fp32 A: 4 cycles a row).
              Row and column tiling (as the NeuronCore Tensor Engine's, AWS Neuron docs,
              nki.isa.nc_matmul 'Tiling mode'): an instruction with
              K <= rows / 2 uses one half of the array's rows and one with N <= cols / 2 one

@@ -6,9 +6,9 @@ int8 products also go through float32 BLAS: with K <= 128 every partial sum is a
 below 128 * 128 * 128 = 2**21 < 2**24, so float32 holds it exactly in any summation order,
 and BLAS is ~60x faster than NumPy's integer matmul. The int32 add into C wraps modulo 2**32.
 
-Block-quantised weights (`mm.tb` with a q4_1 / q8_0 B and bf16 A): the weight loader
-dequantises each GGUF block exactly as the DMA engine does and rounds the weight to bf16, so
-the product equals the one on weights a dequantising DMA copy put in SRAM as bf16.
+Block-quantised weights (`mm.tb` with a q4_1 / q8_0 B and a bf16 or fp32 A): the weight
+loader dequantises each GGUF block exactly as the DMA engine does and converts the weight to
+A's dtype, so the product equals the one on weights a dequantising DMA copy put in SRAM.
 """
 
 from __future__ import annotations
@@ -51,8 +51,9 @@ def _claim(op: EngineOp, name: str, desc: Desc, memory: str, write: bool = False
     return access
 
 
-#: the input dtype block-quantised weights are multiplied in (the loader rounds them to it)
-QUANT_INPUT = "bf16"
+#: the A dtypes block-quantised weights multiply: the loader rounds them to bf16 for a bf16
+#: A and keeps them exact for an fp32 A
+QUANT_INPUTS = ("bf16", "fp32")
 
 
 def _input_dtype(da: Desc, db: Desc, dc: Desc, transposed: bool) -> str:
@@ -61,9 +62,9 @@ def _input_dtype(da: Desc, db: Desc, dc: Desc, transposed: bool) -> str:
     if a not in ACCUMULATOR:
         raise Trap("bad_dtype", f"mm: da is {a}; inputs are {', '.join(ACCUMULATOR)}")
     if db.type.is_quant:
-        if a != QUANT_INPUT or not transposed:
+        if a not in QUANT_INPUTS or not transposed:
             raise Trap("bad_dtype", f"mm: db is {b}; block-quantised weights need `.tb` (W "
-                       f"stored N x K) and a {QUANT_INPUT} da, not {a}")  # fmt: skip
+                       f"stored N x K) and a bf16 or fp32 da, not {a}")  # fmt: skip
     elif b != a:
         raise Trap("bad_dtype", f"mm: da is {a} but db is {b}; both inputs need one dtype")
     if c != ACCUMULATOR[a]:
@@ -111,7 +112,7 @@ def mm(op: EngineOp) -> None:
             deferred.touch(x.memory, x.lo, x.hi, x.write, d)
     a, b, c = (tiles.array_of(d, x.array, x.lo)[0] for d, x in zip(tiles_, accesses, strict=True))
     if quantised:
-        b = dequantised_weights(b, db.type)
+        b = dequantised_weights(b, db.type, da.type)
     if a.dtype != np.float32:  # widening is exact for every input dtype
         a, b = a.astype(np.float32), b.astype(np.float32)
     if transposed:
@@ -126,10 +127,12 @@ def mm(op: EngineOp) -> None:
         c[...] = product
 
 
-def dequantised_weights(blocks: np.ndarray, dtype: dtypes.DType) -> np.ndarray:
-    """The weight loader's bf16 weights (N x K) of a block-quantised tile's bytes: exact GGUF
-    dequantisation, then round to nearest even, as a DMA copy to bf16 does."""
-    return dtypes.cast(dtypes.unpack(blocks, dtype), QUANT_INPUT)
+def dequantised_weights(blocks: np.ndarray, dtype: dtypes.DType,
+                        into: dtypes.DType) -> np.ndarray:  # fmt: skip
+    """The weight loader's weights (N x K) of a block-quantised tile's bytes: exact GGUF
+    dequantisation, then converted to A's dtype `into` as a DMA copy would (bf16: round to
+    nearest even; fp32: exact)."""
+    return dtypes.cast(dtypes.unpack(blocks, dtype), into)
 
 
 def _checked(op: EngineOp, da: Desc, db: Desc, dc: Desc, transposed: bool):

@@ -2,11 +2,13 @@
 `gguf` package's own quantiser and dequantiser, through their stand-alone entry programs (which
 also check the calling convention; race detector in error mode).
 
-Reference and tolerance: the DMA engine dequantises each GGUF block exactly as gguf does and
-rounds the weight to bf16 (RNE); x is rounded to bf16 (RNE) too, or bound as bf16; the MXU
-sums the exact products in fp32 in an unspecified order. So the reference is the float64
+Reference and tolerance: the MXU's weight loader dequantises each GGUF block exactly as gguf
+does and rounds the weight to bf16 (RNE); x is rounded to bf16 (RNE) too, or bound as bf16; the
+MXU sums the exact products in fp32 in an unspecified order. So the reference is the float64
 product bf16(x) . bf16(gguf.dequantize(W))^T, and the tolerance the fp32 summation bound
 (K + 2) * 2**-24 * (|x| . |W|^T + |bias|) (Higham, eq. 3.5; one more rounding for the bias).
+The exact GEMV kernels (qgemv_*_fp32) round neither: their reference is x . dequantize(W)^T
+in float64 (an fp32 product of two fp32 values is rounded once more: K + 3 in the bound).
 """
 
 from __future__ import annotations
@@ -30,9 +32,10 @@ U = 2.0**-24
 QTYPES = {0: gguf.GGMLQuantizationType.Q4_1, 1: gguf.GGMLQuantizationType.Q8_0}
 
 
-def run_quantised(kernel, m, k, n, q, xbf16=False, bias=False, seed=0):
+def run_quantised(kernel, m, k, n, q, xbf16=False, bias=False, seed=0, exact=False):
     """Run KERNEL_main.jasm; returns (y, reference, tolerance)."""
-    defines = {"M": m, "K": k, "N": n, "Q": q, "XBF16": int(xbf16), "BIAS": int(bias)}
+    defines = {"M": m, "K": k, "N": n, "Q": q, "XBF16": int(xbf16), "BIAS": int(bias),
+               "EXACT": int(exact)}  # fmt: skip
     sim = Simulator.load(KERNELS / f"{kernel}_main.jasm", defines=defines, race="error")
     rng = np.random.default_rng(seed)
     # per-row offsets and scales, so the Q4_1 minimum and the block scales vary
@@ -45,11 +48,12 @@ def run_quantised(kernel, m, k, n, q, xbf16=False, bias=False, seed=0):
     if bias:
         sim.bind("bias", row)
     assert sim.run() == 0, "the kernel broke the calling convention"
-    w64 = dequantize(blocks, QTYPES[q]).astype(ml_dtypes.bfloat16).astype(np.float64)
-    x64 = x.astype(ml_dtypes.bfloat16).astype(np.float64)
+    weights = dequantize(blocks, QTYPES[q])
+    w64 = (weights if exact else weights.astype(ml_dtypes.bfloat16)).astype(np.float64)
+    x64 = (x if exact else x.astype(ml_dtypes.bfloat16)).astype(np.float64)
     extra = np.abs(row) if bias else 0
     ref = x64 @ w64.T + (row if bias else 0)
-    tol = (k + 2) * U * (np.abs(x64) @ np.abs(w64).T + extra)
+    tol = (k + 2 + exact) * U * (np.abs(x64) @ np.abs(w64).T + extra)
     return sim.read("y"), ref, tol
 
 
@@ -66,11 +70,12 @@ def check(y, ref, tol):
     k=st.sampled_from([32, 96, 128, 160, 576]),
     n=st.sampled_from([1, 3, 127, 128, 129, 513, 700]),
     q=st.sampled_from([0, 1]),
-    xbf16=st.booleans(),
+    x=st.sampled_from(["fp32", "bf16", "exact"]),
     bias=st.booleans(),
 )
-def test_quantised_matches_gguf(kernel, m, k, n, q, xbf16, bias):
-    check(*run_quantised(kernel, m, k, n, q, xbf16, bias))
+def test_quantised_matches_gguf(kernel, m, k, n, q, x, bias):
+    exact = x == "exact" and kernel == "qgemv"  # the exact kernels are GEMVs
+    check(*run_quantised(kernel, m, k, n, q, x == "bf16", bias, exact=exact))
 
 
 @pytest.mark.parametrize(
@@ -84,11 +89,14 @@ def test_quantised_matches_gguf(kernel, m, k, n, q, xbf16, bias):
 )
 def test_model_shapes(kernel, m, k, n, q):
     check(*run_quantised(kernel, m, k, n, q))
+    if kernel == "qgemv":
+        check(*run_quantised(kernel, m, k, n, q, exact=True))
 
 
 @pytest.mark.parametrize("q", [0, 1])
 def test_dma_dequantiser_is_ggufs(q):
-    """The reference the DMA engine follows (isa.dtypes) is bit-identical to gguf's."""
+    """The reference the DMA engine and the MXU's loader follow (isa.dtypes) is
+    bit-identical to gguf's."""
     w = np.random.default_rng(q).standard_normal((4, 256)).astype(np.float32)
     blocks = quantize(w, QTYPES[q])
     ours = (dtypes.unpack_q8_0 if q else dtypes.unpack_q4_1)(blocks)

@@ -160,34 +160,39 @@ def test_operands_are_read_through_strided_views(rig, name):
 
 
 # Block-quantised weights: the loader dequantises exactly as GGUF (and the DMA engine) does and
-# rounds to bf16, so mm.tb on packed blocks equals the product with those bf16 weights.
-@settings(max_examples=20, deadline=None)
-@given(st.sampled_from(["q4_1", "q8_0"]), st.sampled_from([1, 3, 128]),
+# converts to A's dtype (bf16 rounds, fp32 is exact), so mm.tb on packed blocks equals the
+# product with those weights.
+@settings(max_examples=30, deadline=None)
+@given(st.sampled_from(["q4_1", "q8_0"]), st.sampled_from(["bf16", "fp32"]),
+       st.sampled_from([1, 3, 128]),
        st.sampled_from([32, 96, 128]), st.sampled_from([1, 64, 128]), st.booleans(),
        st.integers(0, 2**32 - 1))  # fmt: skip
-def test_mm_tb_on_quantised_weights_uses_their_bf16_values(name, m, k, n, accumulate, seed):
+def test_mm_tb_on_quantised_weights_uses_their_values_in_a_dtype(name, adt, m, k, n, accumulate,
+                                                                  seed):  # fmt: skip
     rig = Rig()
     rng = np.random.default_rng(seed)
-    x = dtypes.cast(rng.integers(-8, 9, size=(m, k)).astype(np.float64) / 4, "bf16")
+    x = dtypes.cast(rng.integers(-8, 9, size=(m, k)).astype(np.float64) / 4, adt)
     packed = dtypes.pack_q4_1 if name == "q4_1" else dtypes.pack_q8_0
     blocks = packed(rng.standard_normal((n, k)).astype(np.float32))
-    rig.put(1, x, "bf16")
+    rig.put(1, x, adt)
     rig.put(2, blocks, name, pad=2)
     c0 = rng.standard_normal((m, n)).astype(np.float32)
     rig.put(3, c0, "fp32", "acc")
     op = rig.run("mm.acc.tb" if accumulate else "mm.tb", dc=3, da=1, db=2)
-    w = dtypes.cast(dtypes.unpack(blocks, name), "bf16").astype(np.float64)
+    w = dtypes.cast(dtypes.unpack(blocks, name), adt).astype(np.float64)  # fp32: exact
     want = x.astype(np.float64) @ w.T + (c0 if accumulate else 0)
     np.testing.assert_allclose(rig.get(3), want, rtol=1e-6, atol=1e-5)
-    assert (op.work_dtype, op.shape, op.weight_bytes) == ("bf16", (m, k, n), blocks.size)
+    assert (op.work_dtype, op.shape, op.weight_bytes) == (adt, (m, k, n), blocks.size)
 
 
-def test_quantised_weights_need_tb_and_a_bf16_a(rig):
+def test_quantised_weights_need_tb_and_a_bf16_or_fp32_a(rig):
     blocks = dtypes.pack_q8_0(np.ones((32, 32), np.float32))
     rig.put(1, np.ones((4, 32), np.float32), "fp32")
     rig.put(2, blocks, "q8_0")
     rig.place(3, (4, 32), "fp32", "acc")
-    assert "bf16 da" in rig.trap("bad_dtype", "mm.tb", dc=3, da=1, db=2).reason
+    rig.put(5, np.ones((4, 32), np.int8), "int8")
+    rig.place(6, (4, 32), "int32", "acc")
+    assert "bf16 or fp32 da" in rig.trap("bad_dtype", "mm.tb", dc=6, da=5, db=2).reason
     rig.put(4, dtypes.cast(np.ones((4, 32)), "bf16"), "bf16")
     assert "`.tb`" in rig.trap("bad_dtype", "mm", dc=3, da=4, db=2).reason
     rig.run("mm.tb", dc=3, da=4, db=2)
