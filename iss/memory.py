@@ -15,6 +15,7 @@ import numpy as np
 from isa.machine import Machine
 from isa.memmap import REGION_SPAN, REGIONS
 from iss.errors import Trap
+from iss.weights import WeightCache
 
 if TYPE_CHECKING:
     from iss.deferred import Deferred
@@ -56,6 +57,7 @@ class Memory:
         self.deferred: Deferred | None = None
         self.places: dict = {}  #: checked tile geometry by descriptor (iss.tiles.place)
         self.claims: dict = {}  #: checked engine accesses (iss.engines.base.EngineOp.claim)
+        self.weights = WeightCache()  #: the MXU loader's dequantised weights (iss.engines.matrix)
         #: called as observer(access, desc) before an engine touches a tile (a debugger's
         #: undo log and watchpoints); None costs one check per tile operand
         self.observer = None

@@ -17,7 +17,6 @@ from collections.abc import Callable
 
 import numpy as np
 
-from isa import dtypes
 from iss import tiles
 from iss.deferred import Deferred, Product
 from iss.engines.base import Access, EngineOp
@@ -112,9 +111,11 @@ def mm(op: EngineOp) -> None:
             deferred.touch(x.memory, x.lo, x.hi, x.write, d)
     a, b, c = (tiles.array_of(d, x.array, x.lo)[0] for d, x in zip(tiles_, accesses, strict=True))
     if quantised:
-        b = dequantised_weights(b, db.type, da.type)
+        b = op.state.memory.weights.get(b, db.type, da.type)
     if a.dtype != np.float32:  # widening is exact for every input dtype
-        a, b = a.astype(np.float32), b.astype(np.float32)
+        a = a.astype(np.float32)
+    if b.dtype != np.float32:
+        b = b.astype(np.float32)
     if transposed:
         b = b.T  # a strided view: BLAS takes the transposed layout without a copy
     if dtype != "int8":
@@ -125,14 +126,6 @@ def mm(op: EngineOp) -> None:
         c += product  # int32 in-place add wraps modulo 2**32
     else:
         c[...] = product
-
-
-def dequantised_weights(blocks: np.ndarray, dtype: dtypes.DType,
-                        into: dtypes.DType) -> np.ndarray:  # fmt: skip
-    """The weight loader's weights (N x K) of a block-quantised tile's bytes: exact GGUF
-    dequantisation, then converted to A's dtype `into` as a DMA copy would (bf16: round to
-    nearest even; fp32: exact)."""
-    return dtypes.cast(dtypes.unpack(blocks, dtype), into)
 
 
 def _checked(op: EngineOp, da: Desc, db: Desc, dc: Desc, transposed: bool):
