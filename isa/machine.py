@@ -52,6 +52,9 @@ What the figures mean to the timing and energy model:
 * Vector and activation rates are per element and the same for every dtype: the units widen
   inputs to fp32 internally.  ``pj_per_element`` is per element per operation.
 * Every instruction the front end fetches costs ``scalar.pj_per_instruction``.
+* A unit's latency (``latency_cycles``, the DMA's and DRAM's, the MXU's fill) overlaps
+  independent work; an instruction that reads what an earlier one of the same unit writes
+  waits for it (except `mm.acc` adding into the MXU's own accumulators).
 """
 
 from __future__ import annotations

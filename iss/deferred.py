@@ -82,27 +82,6 @@ def tile_range(d: Desc) -> Range:
     return name, lo, lo + tiles.extent(d)
 
 
-def _disjoint(d: Desc, e: Desc) -> bool:
-    """Whether two 2-D tiles with the same row stride provably share no byte: their rows or
-    their columns do not meet (side-by-side panels of one matrix interleave in address range
-    but not in bytes). False when unsure."""
-    stride = d.stride
-    if e.stride != stride or d.depth != 1 or e.depth != 1:
-        return False
-    if d.row_bytes > stride or e.row_bytes > stride:  # rows overlap their neighbours
-        return False
-    # e's start in d's frame, where d is rows [0, rows) x bytes [0, row_bytes); e's rows may
-    # run past the stride into the next row of the frame
-    row, col = divmod(e.base - d.base, stride)
-
-    def rows_apart(first: int) -> bool:
-        return first + e.rows <= 0 or d.rows <= first
-
-    if not (rows_apart(row) or col >= d.row_bytes):
-        return False
-    return col + e.row_bytes <= stride or rows_apart(row + 1)
-
-
 def _submap(inner: Desc, outer: Desc, target: Desc) -> Desc | None:
     """Where `inner`, a tile lying inside `outer` row for row, sits in `target` (a tile of
     outer's rows, columns and dtype elsewhere); None if it does not lie inside that way."""
@@ -227,7 +206,7 @@ class Deferred:
         return [
             item
             for start, end, d, item in index.get(name, ())
-            if lo < end and start < hi and not (tile and d and _disjoint(tile, d))
+            if lo < end and start < hi and not (tile and d and tiles.disjoint(tile, d))
         ]
 
     def touch_tile(self, d: Desc, write: bool) -> None:
@@ -306,7 +285,7 @@ class Deferred:
         """Defer `dd = ds` (same dtype, 2-D, checked by the caller); False if it cannot be."""
         name, lo, hi = tile_range(ds)
         target = tile_range(dd)
-        if target[0] == name and lo < target[2] and target[1] < hi and not _disjoint(dd, ds):
+        if target[0] == name and lo < target[2] and target[1] < hi and not tiles.disjoint(dd, ds):
             return False  # an overlapping copy: let the engine do it now
         if self._forward(dd, ds):
             return True

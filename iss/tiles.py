@@ -130,3 +130,24 @@ def view(memory: Memory, desc: Desc, write: bool = True,
     """(array view, memory name, offset) of a descriptor's tile: `place` then `array_of`."""
     name, array, offset, _ = place(memory, desc, write, touch)
     return array_of(desc, array, offset), name, offset
+
+
+def disjoint(d: Desc, e: Desc) -> bool:
+    """Whether two 2-D tiles with the same row stride provably share no byte: their rows or
+    their columns do not meet (side-by-side panels of one matrix interleave in address range
+    but not in bytes). False when unsure."""
+    stride = d.stride
+    if e.stride != stride or d.depth != 1 or e.depth != 1:
+        return False
+    if d.row_bytes > stride or e.row_bytes > stride:  # rows overlap their neighbours
+        return False
+    # e's start in d's frame, where d is rows [0, rows) x bytes [0, row_bytes); e's rows may
+    # run past the stride into the next row of the frame
+    row, col = divmod(e.base - d.base, stride)
+
+    def rows_apart(first: int) -> bool:
+        return first + e.rows <= 0 or d.rows <= first
+
+    if not (rows_apart(row) or col >= d.row_bytes):
+        return False
+    return col + e.row_bytes <= stride or rows_apart(row + 1)

@@ -3,12 +3,15 @@
 Every instruction issues from the front end one cycle after the previous one, unless the
 front end stalls (a full engine queue, `wait scalar`, `barrier`, `halt`). An engine
 instruction starts when the front end has issued it, its engine has finished the previous
-instruction's occupancy, and every `wait` before it in that engine's queue has its
-semaphore token. It then occupies its engine for a throughput-bound number of cycles and
-completes a fixed latency later (engines are pipelined: independent work overlaps that
-latency). A `signal` produces a token once every earlier instruction of its engine has
-completed; a `wait` consumes the oldest token. Because engines are in order and only
-semaphores connect them, one pass in program order computes every start and end time.
+instruction's occupancy, every `wait` before it in that engine's queue has its semaphore
+token, and every earlier instruction of its engine whose result it reads has completed. It
+then occupies its engine for a throughput-bound number of cycles and completes a fixed
+latency later (engines are pipelined: independent work overlaps that latency, dependent work
+waits for it; whether two tiles share a byte is decided exactly for same-stride tiles, by
+address range otherwise; the MXU adds into its accumulators in its pipeline, so an `mm.acc`
+chain does not wait). A `signal` produces a token once every earlier instruction of its
+engine has completed; a `wait` consumes the oldest token. Because engines are in order and
+only semaphores connect them, one pass in program order computes every start and end time.
 
 Occupancy per instruction (cycles), from the machine description:
   dma        the larger of ceil(bytes / dma bytes/cycle), bytes = the larger of bytes read and
@@ -44,7 +47,8 @@ from dataclasses import dataclass, field
 
 from isa.machine import Machine
 from isa.registers import ENGINES, N_SEMS
-from iss.engines.base import EngineOp
+from iss import tiles
+from iss.engines.base import Access, EngineOp
 
 PJ = 1e-12
 MEMORIES = ("dram", "sram", "acc")
@@ -61,6 +65,8 @@ class EngineTimeline:
     busy: float = 0  #: cycles of occupancy (the MXU: array-cycles / array), for utilisation
     count: int = 0  #: instructions executed
     starts: deque = field(default_factory=deque)  #: start times of the last queue_depth ops
+    #: (access, cycle its bytes are written) of this engine's writes that may be in flight
+    results: list = field(default_factory=list)
 
 
 class ArrayTiles:
@@ -93,6 +99,13 @@ class ArrayTiles:
             self.free[q], self.writes[q] = start + occupancy, out
         self.last_start = start
         return start, len(used) / 4
+
+
+def _meet(a: Access, b: Access) -> bool:
+    """Whether two accesses may share a byte (exact for same-stride 2-D tiles)."""
+    if a.memory != b.memory or a.hi <= b.lo or b.hi <= a.lo:
+        return False
+    return not (a.desc is not None and b.desc is not None and tiles.disjoint(a.desc, b.desc))
 
 
 @dataclass
@@ -194,8 +207,12 @@ class TimingModel:
             start, share = self.array.place(op, max(issue, line.ready_at), occupancy)
             line.free_at = max(self.array.free)
         else:
-            start, share = max(issue, line.free_at, line.ready_at), 1
+            start, share = (
+                self._after_producers(line, op, max(issue, line.free_at, line.ready_at)),
+                1,
+            )
             line.free_at = start + occupancy
+            line.results += [(a, start + occupancy + latency) for a in op.accesses if a.write]
         line.done_at = max(line.done_at, start + occupancy + latency)
         line.busy += occupancy * share
         line.count += 1
@@ -205,6 +222,18 @@ class TimingModel:
         self._charge(op)
         if self.events is not None:
             self.events.append(Event(op.engine, op.pc, text, start, start + occupancy + latency))
+
+    @staticmethod
+    def _after_producers(line: EngineTimeline, op: EngineOp, start: int) -> int:
+        """When `op` may start on `line` given the results it reads: an engine overlaps its
+        latency with independent work only, so an instruction that reads bytes an earlier
+        one of the same engine writes waits until they are written. (The MXU is exempt: it
+        writes only accumulators, and adds into them in its pipeline.)"""
+        line.results = [(w, ready) for w, ready in line.results if ready > start]
+        for write, ready in line.results:
+            if ready > start and any(_meet(a, write) for a in op.accesses if not a.write):
+                start = ready
+        return start
 
     def _charge(self, op: EngineOp) -> None:
         m, s = self.m, self.stats

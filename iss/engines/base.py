@@ -46,6 +46,7 @@ class Access:
     write: bool
     nbytes: int  #: bytes actually moved (a strided tile moves less than hi - lo)
     array: np.ndarray | None = field(default=None, repr=False)  #: the memory's bytes
+    desc: Desc | None = field(default=None, repr=False)  #: the tile, for exact overlap tests
 
 
 @dataclass(slots=True)
@@ -129,7 +130,7 @@ class EngineOp:
                 "bad_memory", f"{name}: {self.engine} cannot use {memory} (tile {d.describe()})"
             )
         nbytes = d.depth * d.rows * d.row_bytes
-        return Access(memory, offset, offset + size, write, nbytes, array)
+        return Access(memory, offset, offset + size, write, nbytes, array, d)
 
     def tile(self, name: str, *, desc: Desc | None = None, **kw) -> np.ndarray:
         """The tile of descriptor operand `name` as a view (after `claim`); 2-D unless the

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from iss.deferred import _disjoint
+from iss import tiles
 from iss.errors import Trap
 from iss.runtime import Simulator
 from iss.tiles import Desc
@@ -249,5 +249,5 @@ tile = st.builds(
 def test_disjoint_is_never_wrong(d, e, same_stride):
     if same_stride:
         e = e._replace(stride=d.stride)
-    if _disjoint(d, e):
+    if tiles.disjoint(d, e):
         assert not _bytes(d) & _bytes(e)

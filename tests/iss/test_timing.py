@@ -185,3 +185,53 @@ c:      .space  128 * 4
         occupancy[wtype] = event.end - event.start - fill
     # 128 x 128 weights: bf16 rows load one per cycle; packed blocks at 256 bytes per cycle
     assert occupancy == {"bf16": 128, "q4_1": 128 * 4 * 20 // 256, "q8_0": -(-128 * 4 * 34 // 256)}
+
+
+# An engine overlaps its latency with independent work only: an instruction that reads what
+# an earlier instruction of the same engine writes waits for it (NeuronCore: the vector
+# engine's 100-cycle overhead is per dependent back-to-back instruction).
+CHAIN = """
+        .section .sram
+x:      .space  128 * 128 * 4
+y:      .space  128 * 128 * 4
+z:      .space  128 * 128 * 4
+        .text
+        li      t0, x
+        tset    d0, t0, 128, 128, fp32
+        li      t0, y
+        tset    d1, t0, 128, 128, fp32
+        li      t0, z
+        tset    d2, t0, 128, 128, fp32
+        tset    d3, t0, 128, 64, fp32         ; z's left half
+        tstridei d3, 512
+        addi    t0, t0, 256
+        tset    d4, t0, 128, 64, fp32         ; z's right half
+        tstridei d4, 512
+        {first}
+        {second}
+        barrier
+        halt
+"""
+
+
+@pytest.mark.parametrize(
+    "first, second, dependent",
+    [
+        ("vadd d1, d0, d0", "vmul d2, d1, d1", True),  # reads y, which vadd writes
+        ("vadd d1, d0, d0", "vmul d2, d0, d0", False),  # independent
+        ("vadd d3, d0, d0", "vmul d4, d4, d4", False),  # z's other half: no byte shared
+        ("vadd d3, d0, d0", "vmul d1, d2, d2", True),  # all of z includes the left half
+    ],
+)
+def test_an_engine_waits_for_its_own_results_only(tmp_path, first, second, dependent):
+    source = CHAIN.format(first=first, second=second)
+    if "d3" in first:  # vadd on 128 x 64 halves needs 128 x 64 sources
+        source = source.replace("vadd d3, d0, d0", "vadd d3, d4, d4")
+    a, b = events(run(tmp_path, source))
+    assert (b.start >= a.end) is dependent
+
+
+def test_an_mm_acc_chain_is_not_held_up_by_the_fill_latency(tmp_path):
+    source = TILED.format(k1=128, n1=128, k2=128, n2=128, second_out="c1", acc=".acc")
+    first, second = events(run(tmp_path, source))
+    assert second.start == first.start + 128  # back to back, not after the 256-cycle fill
