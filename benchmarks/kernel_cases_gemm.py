@@ -53,21 +53,22 @@ def gemm_case(dtype: str, m: int, k: int, n: int, target: tuple) -> dict:
     }
 
 
-def qgemv_case(qtype: str, m: int, k: int, n: int, target: tuple | None) -> dict:
+def qgemv_case(qtype: str, m: int, k: int, n: int, target: tuple | None,
+               exact: bool = False) -> dict:  # fmt: skip
     rng = np.random.default_rng(0)
     w = rng.standard_normal((n, k)).astype(np.float32)
     blocks = quantize(w, QTYPES[qtype])
     x = rng.standard_normal((m, k)).astype(np.float32)
     weights = dequantize(blocks, QTYPES[qtype])  # the host path: dequantise, then multiply
     return {
-        "name": f"qgemv {qtype} {m}x{k}x{n}",
+        "name": f"qgemv {qtype}{' exact fp32' * exact} {m}x{k}x{n}",
         "source": KERNELS / "qgemv_main.jasm",
-        "defines": {"M": m, "K": k, "N": n, "Q": int(qtype == "q8_0")},
+        "defines": {"M": m, "K": k, "N": n, "Q": int(qtype == "q8_0"), "EXACT": int(exact)},
         "inputs": {"x": x, "w": blocks},
         "reference": lambda: x @ weights.T,
         "flops": 2 * m * n * k,
         "bytes": blocks.nbytes + x.nbytes + m * n * 4,
-        "dtype": "bf16",
+        "dtype": "fp32" if exact else "bf16",
         "target": target,
     }
 
@@ -85,5 +86,6 @@ def cases() -> list[dict]:
         # the streaming rate is what the larger cases measure
         qgemv_case("q4_1", 1, 576, 1536, None),
         qgemv_case("q4_1", 1, 1536, 8192, ("dma", 0.70)),
+        qgemv_case("q4_1", 1, 1536, 8192, ("dma", 0.70), exact=True),  # SmolLM2's kernel
         qgemv_case("q8_0", 1, 576, 49152, ("dma", 0.70)),
     ]
