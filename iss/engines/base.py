@@ -47,6 +47,8 @@ class Access:
     nbytes: int  #: bytes actually moved (a strided tile moves less than hi - lo)
     array: np.ndarray | None = field(default=None, repr=False)  #: the memory's bytes
     desc: Desc | None = field(default=None, repr=False)  #: the tile, for exact overlap tests
+    #: the tile as a (depth, rows, cols) view of `array` (tiles.array_of), made once
+    view: np.ndarray | None = field(default=None, repr=False)
 
 
 @dataclass(slots=True)
@@ -130,14 +132,14 @@ class EngineOp:
                 "bad_memory", f"{name}: {self.engine} cannot use {memory} (tile {d.describe()})"
             )
         nbytes = d.depth * d.rows * d.row_bytes
-        return Access(memory, offset, offset + size, write, nbytes, array, d)
+        view = tiles.array_of(d, array, offset)
+        return Access(memory, offset, offset + size, write, nbytes, array, d, view)
 
     def tile(self, name: str, *, desc: Desc | None = None, **kw) -> np.ndarray:
         """The tile of descriptor operand `name` as a view (after `claim`); 2-D unless the
         engine is DMA."""
         d = desc if desc is not None else self.desc(name)
-        access = self.claim(name, desc=d, **kw)
-        array = tiles.array_of(d, access.array, access.lo)
+        array = self.claim(name, desc=d, **kw).view
         return array[0] if self.engine in COMPUTE_ENGINES else array
 
     def out(self, name: str, **kw) -> np.ndarray:

@@ -169,9 +169,12 @@ def binary(op: EngineOp, name: str, form: str) -> None:
     a = _read(op, "da", tiles["da"], in_fp32)
     b = _read(op, "db", tiles["db"], in_fp32) if tile_b else _scalar(op, form, in_fp32)
     out = op.out("dd", desc=tiles["dd"])
+    function = BINARY[name]
     with np.errstate(all="ignore"):  # IEEE results (Inf, NaN) are the specified ones
-        result = BINARY[name](a, b)
-    out[...] = convert(result, tiles["dd"].type)
+        if isinstance(function, np.ufunc) and out.dtype == (F32 if in_fp32 else I32):
+            function(a, b, out=out)  # the result needs no conversion: write it in place
+        else:
+            out[...] = convert(function(a, b), tiles["dd"].type)
     op.count(out.size)
 
 
