@@ -271,7 +271,9 @@ class Deferred:
         found = known.get(d)
         if found is None:
             found = known[d] = self._find_source(d, name, offset)
-        return found
+        # `d` itself, not an equal descriptor from an earlier lookup: callers test `is d` to
+        # know that no alias stands between d and its bytes (and then make d real)
+        return d if found == d else found
 
     def _find_source(self, d: Desc, name: str, offset: int) -> Desc:
         for lo, hi, dst, item in self.dsts.get(name, ()):

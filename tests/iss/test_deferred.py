@@ -251,3 +251,51 @@ def test_disjoint_is_never_wrong(d, e, same_stride):
         e = e._replace(stride=d.stride)
     if tiles.disjoint(d, e):
         assert not _bytes(d) & _bytes(e)
+
+
+def test_a_copy_of_pending_products_read_again_through_new_descriptors(tmp_path):
+    # Twice: c = s.s for new s, copy the top of c out to DRAM and back to SRAM, multiply by
+    # it into another accumulator tile and read that alone. The second round's descriptors are
+    # new but equal to the first's: the books once answered for them from the first round and
+    # skipped making c real, so the second product read the old c.
+    round_ = """
+        dma.copy d2, {src}                  ; s = x, then y
+        signal  dma, sem0
+        wait    matrix, sem0
+        mm      d4, d2, d2                  ; c = s.s, pending
+        signal  matrix, sem1
+        wait    dma, sem1
+        li      t0, c
+        tset    d7, t0, 64, 128, fp32       ; the top of c
+        li      t0, stage
+        tset    d8, t0, 64, 128, fp32
+        dma.copy d8, d7
+        li      t0, s2
+        tset    d9, t0, 64, 128, fp32
+        dma.copy d9, d8                     ; s2 = the top of c, through DRAM
+        signal  dma, sem2
+        wait    matrix, sem2
+        li      t0, c2
+        tset    d10, t0, 64, 128, fp32
+        mm      d10, d9, d2                 ; c2 = (top of s.s) . s
+        signal  matrix, sem3
+        wait    vector, sem3
+        vadd    d10, d10, d10               ; reads c2: evaluates its product alone
+        signal  vector, sem4
+        wait    dma, sem4
+        li      t0, {dst}
+        tset    d11, t0, 64, 128, fp32
+        dma.copy d11, d10
+        barrier
+    """
+    body = (
+        "        .output stage, fp32, (64, 128)\n        .section .acc\n"
+        "c2:     .space  64 * 128 * 4\n        .text\n"
+        + round_.format(src="d0", dst="out") + round_.format(src="d1", dst="out2")
+        + "        halt\n"
+    )
+    x, y = (inputs()[k].astype(np.float64) for k in ("x", "y"))
+    for sim in both(tmp_path, body):
+        for s, name in ((x, "out"), (y, "out2")):
+            want = 2 * ((s @ s)[:64] @ s)
+            np.testing.assert_allclose(sim.read(name)[:64], want, rtol=1e-4, atol=1e-3)
