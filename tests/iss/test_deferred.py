@@ -291,7 +291,8 @@ def test_a_copy_of_pending_products_read_again_through_new_descriptors(tmp_path)
     body = (
         "        .output stage, fp32, (64, 128)\n        .section .acc\n"
         "c2:     .space  64 * 128 * 4\n        .text\n"
-        + round_.format(src="d0", dst="out") + round_.format(src="d1", dst="out2")
+        + round_.format(src="d0", dst="out")
+        + round_.format(src="d1", dst="out2")
         + "        halt\n"
     )
     x, y = (inputs()[k].astype(np.float64) for k in ("x", "y"))
