@@ -73,3 +73,18 @@ def test_table():
     np.testing.assert_allclose(table[:, :32], np.cos(angles.astype(np.float64)), atol=U)
     np.testing.assert_allclose(table[:, 32:], np.sin(angles.astype(np.float64)), atol=U)
     assert np.all(table[0, :32] == 1) and np.all(table[0, 32:] == 0)
+
+
+def test_row_too_long_is_reported():
+    """A token row that does not fit kscratch's slots (with its table row) makes the kernel
+    return 1 instead of trapping; a grown kscratch takes it."""
+    heads, head_dim = 200, 128
+    x = np.random.default_rng(2).standard_normal((2, heads * head_dim)).astype(np.float32)
+    pos = np.array([3, 1], dtype=np.int32)
+    table = rope_table(4, head_dim)
+    inputs = {"x": x, "pos": pos, "table": table}
+    defines = dict(TOKENS=2, HEADS=heads, HEAD_DIM=head_dim, TABLE=4)
+    run("rope", inputs, status=1, **defines)
+    y = run("rope", inputs, KSCRATCH=2 << 20, **defines)
+    ref, tol = reference(x, pos, table, heads, head_dim, half=False)
+    assert np.all(np.abs(y - ref) <= tol)
