@@ -2,7 +2,8 @@
 
 Happens-before is tracked with vector clocks over the five agents (the front end and the
 four engines), so a race is found whatever the timing model happened to schedule: two
-accesses conflict when they overlap, at least one writes, they come from different agents,
+accesses conflict when they may share a byte (Access.meets: exact for tiles of one row stride,
+by address range otherwise), at least one writes, they come from different agents,
 and the later one's clock does not include the earlier one. Engines are in order, so one
 agent never races with itself. `signal` publishes the signalling engine's clock in a token,
 `wait` merges the oldest token into the waiting engine, `barrier` gives the front end
@@ -94,7 +95,7 @@ class RaceDetector:
             a = r.access
             if r.agent == agent or a.memory != access.memory or not (a.write or access.write):
                 continue
-            if a.lo < access.hi and access.lo < a.hi and r.seq > clock[r.agent]:
+            if r.seq > clock[r.agent] and a.meets(access):
                 self._race(r, access, agent, pc)
 
     def _race(self, earlier: _Record, access: Access, agent: int, pc: int) -> None:

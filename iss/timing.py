@@ -47,8 +47,7 @@ from dataclasses import dataclass, field
 
 from isa.machine import Machine
 from isa.registers import ENGINES, N_SEMS
-from iss import tiles
-from iss.engines.base import Access, EngineOp
+from iss.engines.base import EngineOp
 
 PJ = 1e-12
 MEMORIES = ("dram", "sram", "acc")
@@ -99,13 +98,6 @@ class ArrayTiles:
             self.free[q], self.writes[q] = start + occupancy, out
         self.last_start = start
         return start, len(used) / 4
-
-
-def _meet(a: Access, b: Access) -> bool:
-    """Whether two accesses may share a byte (exact for same-stride 2-D tiles)."""
-    if a.memory != b.memory or a.hi <= b.lo or b.hi <= a.lo:
-        return False
-    return not (a.desc is not None and b.desc is not None and tiles.disjoint(a.desc, b.desc))
 
 
 @dataclass
@@ -231,7 +223,7 @@ class TimingModel:
         writes only accumulators, and adds into them in its pipeline.)"""
         line.results = [(w, ready) for w, ready in line.results if ready > start]
         for write, ready in line.results:
-            if ready > start and any(_meet(a, write) for a in op.accesses if not a.write):
+            if ready > start and any(a.meets(write) for a in op.accesses if not a.write):
                 start = ready
         return start
 

@@ -50,6 +50,14 @@ class Access:
     #: the tile as a (depth, rows, cols) view of `array` (tiles.array_of), made once
     view: np.ndarray | None = field(default=None, repr=False)
 
+    def meets(self, other: Access) -> bool:
+        """Whether the two accesses may share a byte: same memory and overlapping ranges,
+        unless both are tiles with one row stride whose rows or columns do not meet."""
+        if self.memory != other.memory or self.hi <= other.lo or other.hi <= self.lo:
+            return False
+        d, e = self.desc, other.desc
+        return d is None or e is None or not tiles.disjoint(d, e)
+
 
 @dataclass(slots=True)
 class EngineOp:

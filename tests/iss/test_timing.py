@@ -235,3 +235,15 @@ def test_an_mm_acc_chain_is_not_held_up_by_the_fill_latency(tmp_path):
     source = TILED.format(k1=128, n1=128, k2=128, n2=128, second_out="c1", acc=".acc")
     first, second = events(run(tmp_path, source))
     assert second.start == first.start + 128  # back to back, not after the 256-cycle fill
+
+
+@pytest.mark.parametrize("second, races", [("d4", False), ("d2", True)])
+def test_engines_writing_side_by_side_columns_do_not_race(tmp_path, second, races):
+    # the vector unit writes z's left half, the activation unit z's right half (no race) or
+    # all of z (a race): the detector decides overlap exactly, as the timing model does
+    source = CHAIN.format(first="vadd d3, d3, d3", second=f"act.copy {second}, {second}, f0, f1")
+    if races:
+        with pytest.raises(RaceError):
+            run(tmp_path, source)
+    else:
+        assert not run(tmp_path, source).race.races
