@@ -10,7 +10,7 @@ import functools
 import sys
 import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from threadpoolctl import ThreadpoolController
 
@@ -63,11 +63,12 @@ class Core:
         self._find_loop_ends()
 
     # -- loading --------------------------------------------------------------------------
-    def reset(self) -> None:
+    def reset(self, keep: Sequence[tuple[int, int]] = ()) -> None:
         """Start the program again: registers, semaphores, counters, the timing model and
         the race detector as after loading, and every section reloaded (.bss-like ones
-        zeroed, so tensors must be bound again). Memory outside the program's sections keeps
-        its bytes, as DRAM does across a core reset; translated blocks are kept."""
+        zeroed, so tensors must be bound again) except the (address, length) ranges in
+        `keep`. Memory outside the program's sections keeps its bytes, as DRAM does across a
+        core reset; translated blocks are kept."""
         deferred = self.state.memory.deferred
         if deferred is not None:
             deferred.settle()
@@ -75,9 +76,9 @@ class Core:
         self.timing.reset()
         if self.race is not None:
             self.race.reset()
-        self._load(fresh=False)
+        self._load(fresh=False, keep=keep)
 
-    def _load(self, fresh: bool = True) -> None:
+    def _load(self, fresh: bool = True, keep: Sequence[tuple[int, int]] = ()) -> None:
         memory = self.state.memory
         for section in self.program.sections:
             if section.length == 0:
@@ -87,10 +88,11 @@ class Core:
             except Trap as e:
                 raise LoadError(f"section {section.name} does not fit {self.machine.name}: "
                                 f"{e.reason}") from None  # fmt: skip
-            if section.nobits and not fresh:  # a fresh machine's memory is zero already
-                array[offset : offset + section.length] = 0
-            else:
-                memory.write_bytes(section.address, section.data)
+            for lo, hi in _outside(section.address, section.length, keep):
+                if section.nobits and not fresh:  # a fresh machine's memory is zero already
+                    array[offset + lo : offset + hi] = 0
+                elif not section.nobits:
+                    memory.write_bytes(section.address + lo, section.data[lo:hi])
         text = self.program.section(".text")
         self.text = (text.address, text.address + text.length) if text else (0, 0)
         memory.readonly = self.text
@@ -273,3 +275,19 @@ def _loop_back(state: MachineState, pc: int) -> int:
             return loop[0]
         state.loops.pop()
     return pc
+
+
+def _outside(address: int, length: int, keep: Sequence[tuple[int, int]]) -> list[tuple[int, int]]:
+    """The [lo, hi) offsets of [address, address + length) that no (address, length) range
+    of `keep` covers."""
+    parts, start = [], 0
+    for at, size in sorted(keep):
+        lo, hi = max(at - address, 0), min(at + size - address, length)
+        if lo >= hi:
+            continue
+        if lo > start:
+            parts.append((start, lo))
+        start = max(start, hi)
+    if start < length:
+        parts.append((start, length))
+    return parts

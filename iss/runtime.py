@@ -13,7 +13,7 @@ block bytes.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import numpy as np
@@ -146,10 +146,12 @@ class Simulator:
         self.core.run(max_steps=max_steps, timeout=timeout)
         return self.core.state.exit_code
 
-    def reset(self) -> None:
+    def reset(self, *, keep: Iterable[str] = ()) -> None:
         """Start the program again from its entry point (see Core.reset): registers, report
-        and sections as after loading; bind the inputs again before the next run."""
-        self.core.reset()
+        and sections as after loading; bind the inputs again before the next run, except
+        the tensors named in `keep`, whose bytes survive (weights bound once for a program
+        run again on new inputs)."""
+        self.core.reset(keep=[(e.address, e.nbytes) for e in map(self.entry, keep)])
 
     @property
     def state(self):

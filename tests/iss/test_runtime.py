@@ -72,6 +72,24 @@ def test_bind_run_read(source, tensors):
     np.testing.assert_array_equal(sim.read("y"), expected)
 
 
+def test_reset_keeps_the_tensors_it_is_told_to(source, tensors):
+    x, w, _ = tensors
+    sim = Simulator.load(source, machine="j1-mini", race="error")
+    sim.bind("x", x)
+    sim.bind("w", w)
+    sim.run()
+    sim.reset(keep=["w"])  # the weight survives; x, y and everything else start again
+    assert not sim.read("x").any() and not sim.read("y").any()
+    np.testing.assert_array_equal(sim.read("w"), w)
+    sim.bind("x", 2 * x)
+    assert sim.run() == 7
+    np.testing.assert_array_equal(sim.read("y"), dtypes.unpack_q8_0(w) + 2 * x)
+    sim.reset()
+    assert not sim.read("w").any()
+    with pytest.raises(BindError, match="no tensor named 'v'"):
+        sim.reset(keep=["v"])
+
+
 def test_binding_is_checked(source, tensors):
     x, _, _ = tensors
     sim = Simulator.load(source, machine="j1-mini")
