@@ -7,7 +7,7 @@ does and rounds the weight to bf16 (RNE); x is rounded to bf16 (RNE) too, or bou
 MXU sums the exact products in fp32 in an unspecified order. So the reference is the float64
 product bf16(x) . bf16(gguf.dequantize(W))^T, and the tolerance the fp32 summation bound
 (K + 2) * 2**-24 * (|x| . |W|^T + |bias|) (Higham, eq. 3.5; one more rounding for the bias).
-The exact GEMV kernels (qgemv_*_fp32) round neither: their reference is x . dequantize(W)^T
+The exact kernels (qgemv_*_fp32, qgemm_*_fp32) round neither: their reference is x . dequantize(W)^T
 in float64 (an fp32 product of two fp32 values is rounded once more: K + 3 in the bound).
 """
 
@@ -74,8 +74,7 @@ def check(y, ref, tol):
     bias=st.booleans(),
 )
 def test_quantised_matches_gguf(kernel, m, k, n, q, x, bias):
-    exact = x == "exact" and kernel == "qgemv"  # the exact kernels are GEMVs
-    check(*run_quantised(kernel, m, k, n, q, x == "bf16", bias, exact=exact))
+    check(*run_quantised(kernel, m, k, n, q, x == "bf16", bias, exact=x == "exact"))
 
 
 @pytest.mark.parametrize(
@@ -89,8 +88,7 @@ def test_quantised_matches_gguf(kernel, m, k, n, q, x, bias):
 )
 def test_model_shapes(kernel, m, k, n, q):
     check(*run_quantised(kernel, m, k, n, q))
-    if kernel == "qgemv":
-        check(*run_quantised(kernel, m, k, n, q, exact=True))
+    check(*run_quantised(kernel, m, k, n, q, exact=True))
 
 
 @pytest.mark.parametrize("q", [0, 1])
