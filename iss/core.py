@@ -78,6 +78,15 @@ class Core:
             self.race.reset()
         self._load(fresh=False, keep=keep)
 
+    def restart(self) -> None:
+        """Run the program again from its entry point on the machine as it is: memory,
+        counters, the timing model and the race detector carry on (a loaded chip serving its
+        next request: weights and caches stay where they are, the report keeps counting).
+        Only the program counter and the stack pointer start again."""
+        self.state.halted = False
+        self.state.pc = self.program.entry
+        self.state.X[XREG_NAMES["sp"]] = DRAM_BASE + self.state.memory.sizes["dram"]
+
     def _load(self, fresh: bool = True, keep: Sequence[tuple[int, int]] = ()) -> None:
         memory = self.state.memory
         for section in self.program.sections:

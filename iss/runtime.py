@@ -153,6 +153,11 @@ class Simulator:
         run again on new inputs)."""
         self.core.reset(keep=[(e.address, e.nbytes) for e in map(self.entry, keep)])
 
+    def restart(self) -> None:
+        """Run the program again from its entry point, keeping everything else: memory (so
+        bound tensors, caches and results), registers and the report (see Core.restart)."""
+        self.core.restart()
+
     @property
     def state(self):
         """The machine state (registers, memories)."""

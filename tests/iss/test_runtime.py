@@ -182,3 +182,17 @@ def test_jrun_assembly_errors_exit_1(tmp_path):
                             text=True)  # fmt: skip
     assert result.returncode == 1
     assert "did you mean" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_restart_runs_again_on_the_machine_as_it_is(source, tensors):
+    x, w, expected = tensors
+    sim = Simulator.load(source, machine="j1-mini", race="error")
+    sim.bind("x", x)
+    sim.bind("w", w)
+    sim.run()
+    first = sim.report()
+    sim.restart()  # nothing bound again: the inputs are still there
+    assert sim.run() == 7
+    np.testing.assert_array_equal(sim.read("y"), expected)
+    second = sim.report()
+    assert second.cycles > first.cycles and second.instructions == 2 * first.instructions
