@@ -1,0 +1,91 @@
+"""SmolLM2-135M decode on the simulated J1 against the float32 NumPy reference, in one run.
+
+Host wall seconds per generated token: the simulator (programs/smollm2, greedy, the KV cache
+on chip) against tests/smollm2/reference.py (the independent NumPy model with a KV cache,
+single-threaded BLAS), decoding the same tokens after the same prompt, interleaved, best of
+REPEAT. Target: simulator <= 3x the reference. Also prints the chip's simulated decode
+tokens/s and tokens/J on the default j1 and the share of its DRAM traffic that is weights.
+
+    python benchmarks/smollm2.py [--tokens N] [--repeat R] [--machine j1]
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from benchmarks.common import best_of  # noqa: E402, I001  (pins BLAS to one thread: import first)
+
+from programs.smollm2.chip import Chip  # noqa: E402
+from programs.smollm2.generate import SmolLM2  # noqa: E402
+
+TARGET = 3.0
+PROMPT = "def fibonacci(n):"
+
+
+def load_reference():
+    """tests/smollm2/reference.py by path (tests/minilm has a module of the same name)."""
+    path = ROOT / "tests" / "smollm2" / "reference.py"
+    spec = importlib.util.spec_from_file_location("smollm2_reference", path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def reference_decode(reference, prompt: list[int], tokens: list[int]) -> float:
+    """Seconds for the reference to decode `tokens` one at a time after a prefill."""
+    cache = reference.new_cache(len(prompt) + len(tokens))
+    reference.forward(prompt, cache)
+    start = time.perf_counter()
+    for token in tokens:
+        reference.forward([token], cache)
+    return time.perf_counter() - start
+
+
+def chip_decode(runner: SmolLM2, prompt: list[int], tokens: list[int]) -> float:
+    """Seconds for the simulator to decode `tokens` one at a time after a prefill."""
+    chip = Chip(runner.model, machine=runner.machine, max_seq=runner.max_seq)
+    chip.step(prompt, 0)
+    start = time.perf_counter()
+    for i, token in enumerate(tokens):
+        chip.step([token], len(prompt) + i)
+    return time.perf_counter() - start
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--tokens", type=int, default=8, help="decode steps timed")
+    parser.add_argument("--repeat", type=int, default=2)
+    parser.add_argument("--machine", default="j1")
+    args = parser.parse_args()
+    runner = SmolLM2(machine=args.machine, max_seq=128)
+    reference = load_reference().Reference(runner.model.reader)
+    result = runner.generate(PROMPT, max_new_tokens=args.tokens + 1)
+    prompt, tokens = result.prompt_ids, result.token_ids[:-1]
+    chip_s = ref_s = float("inf")
+    for _ in range(args.repeat):
+        chip_s = min(chip_s, best_of(lambda: chip_decode(runner, prompt, tokens), repeat=1))
+        ref_s = min(ref_s, reference_decode(reference, prompt, tokens))
+    n = len(tokens)
+    ratio = chip_s / ref_s
+    extra = result.report.extra
+    print(f"smollm2 decode, {n} tokens after {len(prompt)}-token prompt {PROMPT!r}")
+    print(f"  host    simulator {chip_s / n * 1e3:8.1f} ms/token | numpy fp32 reference "
+          f"{ref_s / n * 1e3:6.1f} ms/token | ratio {ratio:5.1f} "
+          f"({'ok' if ratio <= TARGET else 'MISSED'}, target <= {TARGET:g})")  # fmt: skip
+    print(f"  J1 ({args.machine}) {extra['decode tokens/s']:,.0f} tokens/s, "
+          f"{extra['decode tokens/J']:,.1f} tokens/J ({extra['decode J/token'] * 1e3:.2f} "
+          f"mJ/token), {extra['DRAM bytes/token'] / 1e6:.1f} MB DRAM/token, weights "
+          f"{extra['weight share DRAM']:.1%} of DRAM traffic")  # fmt: skip
+    print("  (H100 at batch 1, from the brief: 345 tokens/s, 0.47 J/token = 2.1 tokens/J)")
+
+
+if __name__ == "__main__":
+    main()
