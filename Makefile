@@ -18,9 +18,8 @@ $(STAMP): pyproject.toml
 
 setup: $(STAMP)             ## create .venv and install the project, its test tools and models
 
-demo: setup                 ## the main job (until the model lands: a GEMM on the simulated J1)
-	$(BIN)/python -m isa
-	$(BIN)/python -m programs.examples.gemm
+demo: setup                 ## the main job: SmolLM2-135M writes code on the simulated J1
+	$(BIN)/python -m programs.smollm2
 
 test: setup                 ## the whole test suite
 	$(BIN)/python -m pytest
