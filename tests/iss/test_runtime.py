@@ -63,21 +63,24 @@ def tensors():
     return x, w_bytes, dtypes.unpack_q8_0(w_bytes) + x
 
 
-def test_bind_run_read(source, tensors):
+def ran(source, tensors) -> Simulator:
+    """The program loaded, x and w bound, run once (checked)."""
     x, w, expected = tensors
     sim = Simulator.load(source, machine="j1-mini", race="error")
     sim.bind("x", x)
     sim.bind("w", w)
     assert sim.run() == 7
     np.testing.assert_array_equal(sim.read("y"), expected)
+    return sim
+
+
+def test_bind_run_read(source, tensors):
+    ran(source, tensors)
 
 
 def test_reset_keeps_the_tensors_it_is_told_to(source, tensors):
     x, w, _ = tensors
-    sim = Simulator.load(source, machine="j1-mini", race="error")
-    sim.bind("x", x)
-    sim.bind("w", w)
-    sim.run()
+    sim = ran(source, tensors)
     sim.reset(keep=["w"])  # the weight survives; x, y and everything else start again
     assert not sim.read("x").any() and not sim.read("y").any()
     np.testing.assert_array_equal(sim.read("w"), w)
@@ -185,11 +188,8 @@ def test_jrun_assembly_errors_exit_1(tmp_path):
 
 
 def test_restart_runs_again_on_the_machine_as_it_is(source, tensors):
-    x, w, expected = tensors
-    sim = Simulator.load(source, machine="j1-mini", race="error")
-    sim.bind("x", x)
-    sim.bind("w", w)
-    sim.run()
+    expected = tensors[2]
+    sim = ran(source, tensors)
     first = sim.report()
     sim.restart()  # nothing bound again: the inputs are still there
     assert sim.run() == 7
