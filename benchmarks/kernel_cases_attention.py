@@ -23,10 +23,12 @@ sys.path.insert(0, str(ROOT / "tests" / "programs"))  # the tests' float64 refer
 from attention_ref import attention_reference  # noqa: E402
 
 # The entry programs grow the ABI's scratch regions (as a model program may) so the kernels
-# keep every K/V block of a head resident (16 slots) and run scores two steps (of two key
-# blocks) ahead (3 step score buffers): 2 MiB of the 24 MiB SRAM, 512 KiB of the 2 MiB
-# accumulator memory.
-SCRATCH = {"KSCRATCH": 2 << 20, "KACC": 512 << 10}
+# keep every K/V block of a head resident (16 slots) and run scores steps (of two key blocks)
+# ahead: 2 MiB of the 24 MiB SRAM, 768 KiB of the 2 MiB accumulator memory — fp32: 3 step
+# score buffers (scores two steps ahead); bf16: 5, which its vector unit's order and its
+# scores ahead of the P.V products in the MXU's queue need (the row maxima of a step an
+# iteration before its softmax). bf16 measured with 512 KiB: 44 %; 640 KiB: 51 %.
+SCRATCH = {"KSCRATCH": 2 << 20, "KACC": 768 << 10}
 
 
 def _attention(q, k, v, heads, kv_heads, dh, causal):
@@ -98,12 +100,14 @@ def _decode_case(pos, heads, kv_heads, dh, bf16=False):
 def cases() -> list[dict]:
     # At dh = 64 Q.K^T (K = dh) and P.V (N = dh) each take one half of the 128 x 128 array,
     # so the kernel issues two of each side by side (two key blocks a step). Measured: fp32
-    # 89 %, causal fp32 67 % (the MXU is the bottleneck); bf16 43 % and causal bf16 29 %:
-    # the bf16 MXU is 4x faster, and the vector unit (two 128 x 128 row maxima and the
-    # output update a step, 100 cycles of latency on each dependent instruction) and the
-    # latency chain scores -> max -> exp -> P.V bound it below the 50 % target. MiniLM
-    # shape: 48 % (dh = 32 fills half of a half array: 50 % is the ceiling). Decode steps:
-    # 48 % / 69 % of the DRAM bound. See programs/kernels/attention.jasm.
+    # 89 %, causal fp32 67 % (the MXU is the bottleneck); bf16 52 % (15,643 cycles), causal
+    # bf16 34 %: the bf16 MXU is 4x faster and the vector unit bounds it (two 128 x 128 row
+    # maxima and the output update, ~390 cycles a step, ordered so that no instruction
+    # waits out its predecessor's 100-cycle latency), plus the pipeline's fill (the first
+    # job loads every K/V block) and drain. Causal bf16 has no target: its diagonal steps
+    # add masks and its jobs are short, so fill and drain weigh more. MiniLM shape: 48 %
+    # (dh = 32 fills half of a half array: 50 % is the ceiling). Decode steps: 48 % / 75 %
+    # of the DRAM bound. See programs/kernels/attention.jasm.
     return [
         _flash_case(1024, 1, 1, 64, causal=False, target=("bound", 0.50)),
         _flash_case(1024, 1, 1, 64, causal=True, target=("bound", 0.50)),

@@ -114,21 +114,41 @@ def test_flash_attention_bf16(sq, skv, heads, kv_heads, dh, causal, kvlen):
     check_bf16(out, q, k, v, heads, kv_heads, dh, causal=causal, kvlen=kvlen)
 
 
+#: (KSCRATCH, KACC) on `j1`: 16 K/V slots, and 2 to 5 bf16 step score buffers (each a
+#: different schedule; 5: the benchmark's) — fp32: 1 to 3
+DEEP = [(2 << 20, n << 10) for n in (384, 512, 640, 768)]
+
+
+@pytest.mark.parametrize("scratch", DEEP, ids=lambda s: f"kacc{s[1] >> 10}k")
 @pytest.mark.parametrize("bf16", [False, True])
 @pytest.mark.parametrize(
     "sq,skv,heads,kv_heads,dh,causal",
     [(300, 520, 3, 1, 64, True), (257, 640, 2, 2, 32, False), (1, 700, 9, 3, 64, True)],
 )
-def test_flash_attention_deep_pipeline(sq, skv, heads, kv_heads, dh, causal, bf16):
-    """On `j1` with 2 MiB / 512 KiB of scratch: 3 step score buffers (scores two steps of two
-    key blocks ahead) and 16 K/V slots, so every kv head's blocks stay resident (loaded once,
-    at first use; kv heads alternate between two banks of slots when both fit)."""
+def test_flash_attention_deep_pipeline(sq, skv, heads, kv_heads, dh, causal, bf16, scratch):
+    """On `j1` with more scratch: more step score buffers (scores further ahead; bf16: the
+    row maxima of a step an iteration before its softmax) and 16 K/V slots, so every kv
+    head's blocks stay resident (loaded once, at first use; kv heads alternate between two
+    banks of slots when both fit)."""
     out, q, k, v = run_attention(sq, skv, heads, kv_heads, dh, causal=causal, bf16=bf16,
-                                 machine="j1", scratch=(2 << 20, 512 << 10))  # fmt: skip
+                                 machine="j1", scratch=scratch)  # fmt: skip
     if bf16:
         check_bf16(out, q, k, v, heads, kv_heads, dh, causal=causal)
     else:
         check_fp32(out, attention_reference(q, k, v, heads, kv_heads, dh, causal=causal), v)
+
+
+@pytest.mark.parametrize("bf16", [False, True])
+@pytest.mark.parametrize("sq,skv,causal", [(130, 1800, True), (64, 1700, False)])
+def test_flash_attention_deep_pipeline_streaming(sq, skv, causal, bf16):
+    """The benchmark's deep pipeline (768 KiB of kacc) with 13 K/V slots (1.25 MiB of
+    kscratch): 15 key blocks do not fit, so they stream through the slots as a ring."""
+    out, q, k, v = run_attention(sq, skv, 2, 1, 64, causal=causal, bf16=bf16, machine="j1",
+                                 scratch=(1280 << 10, 768 << 10))  # fmt: skip
+    if bf16:
+        check_bf16(out, q, k, v, 2, 1, 64, causal=causal)
+    else:
+        check_fp32(out, attention_reference(q, k, v, 2, 1, 64, causal=causal), v)
 
 
 @st.composite
@@ -151,6 +171,18 @@ def test_flash_attention_random_shapes(shape, seed):
                                  seed=seed)  # fmt: skip
     ref = attention_reference(q, k, v, heads, kv_heads, dh, causal=causal, kvlen=kvlen)
     check_fp32(out, ref, v)
+
+
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(shape=shapes(), seed=st.integers(0, 2**16), deep=st.booleans())
+def test_flash_attention_bf16_random_shapes(shape, seed, deep):
+    """bf16 on `j1-mini` (one step score buffer) and with the benchmark's scratch on `j1`."""
+    sq, skv, heads, kv_heads, dh, causal, kvlen = shape
+    machine, scratch = ("j1", DEEP[-1]) if deep else ("j1-mini", None)
+    out, q, k, v = run_attention(sq, skv, heads, kv_heads, dh, causal=causal, kvlen=kvlen,
+                                 bf16=True, seed=seed, machine=machine,
+                                 scratch=scratch)  # fmt: skip
+    check_bf16(out, q, k, v, heads, kv_heads, dh, causal=causal, kvlen=kvlen)
 
 
 @pytest.mark.parametrize(
