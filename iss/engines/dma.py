@@ -20,10 +20,13 @@ from iss.tiles import Desc
 
 
 def _converted(source: np.ndarray, source_type: dtypes.DType, dtype: dtypes.DType) -> np.ndarray:
-    """Source elements in `dtype`: dequantised first if quantised; the same dtype moves as is."""
+    """Source elements in `dtype`: the same dtype moves as is (quantised blocks too), a
+    quantised source is dequantised first."""
+    if source_type == dtype:
+        return source
     if source_type.is_quant:
         return convert(dtypes.unpack(source, source_type), dtype)
-    return source if source_type == dtype else dtypes.cast(source, dtype)
+    return dtypes.cast(source, dtype)
 
 
 def _require_plain_destination(op: EngineOp, dd: Desc, ds: Desc) -> None:

@@ -179,3 +179,14 @@ def test_bad_descriptors_are_refused_before_any_engine_sees_them():
         with pytest.raises(Trap) as info:
             tiles.dense(0, rows, cols, dtypes.by_name(dtype).code)
         assert info.value.kind == "bad_descriptor"
+
+
+@pytest.mark.parametrize("name", ["q4_1", "q8_0"])
+def test_quantised_blocks_copy_unchanged(rig, name):
+    packed = dtypes.pack_q4_1 if name == "q4_1" else dtypes.pack_q8_0
+    blocks = packed(np.random.default_rng(1).standard_normal((4, 64)).astype(np.float32))
+    rig.put(1, blocks, name, "dram")
+    rig.place(2, (4, 64), name, pad=6)  # a strided destination in SRAM
+    op = rig.run("dma.copy", dd=2, ds=1)
+    np.testing.assert_array_equal(rig.get(2)[:, : blocks.shape[1]], blocks)
+    assert op.work == blocks.size
