@@ -35,7 +35,7 @@ class WeightCache:
         key = (dtype.code, into.code, blocks.shape, blocks.tobytes())
         weights = self.tiles.get(key)
         if weights is None:
-            weights = dequantised_weights(blocks, dtype, into).astype(np.float32)
+            weights = dequantised_weights(blocks, dtype, into).astype(np.float32, copy=False)
             weights.flags.writeable = False
             cost = weights.nbytes + blocks.size
             if self.size + cost > self.limit:

@@ -17,7 +17,6 @@ from collections.abc import Callable
 
 import numpy as np
 
-from iss import tiles
 from iss.deferred import Deferred, Product
 from iss.engines.base import Access, EngineOp
 from iss.errors import Trap
@@ -109,7 +108,7 @@ def mm(op: EngineOp) -> None:
     if deferred is not None:  # make real whatever these tiles meet
         for d, x in zip(tiles_, accesses, strict=True):
             deferred.touch(x.memory, x.lo, x.hi, x.write, d)
-    a, b, c = (tiles.array_of(d, x.array, x.lo)[0] for d, x in zip(tiles_, accesses, strict=True))
+    a, b, c = (x.view[0] for x in accesses)
     if quantised:
         b = op.state.memory.weights.get(b, db.type, da.type)
     if a.dtype != np.float32:  # widening is exact for every input dtype
