@@ -84,8 +84,7 @@ class Core:
         next request: weights and caches stay where they are, the report keeps counting).
         Only the program counter and the stack pointer start again."""
         self.state.halted = False
-        self.state.pc = self.program.entry
-        self.state.X[XREG_NAMES["sp"]] = DRAM_BASE + self.state.memory.sizes["dram"]
+        self._enter()
 
     def _load(self, fresh: bool = True, keep: Sequence[tuple[int, int]] = ()) -> None:
         memory = self.state.memory
@@ -105,9 +104,13 @@ class Core:
         text = self.program.section(".text")
         self.text = (text.address, text.address + text.length) if text else (0, 0)
         memory.readonly = self.text
+        self._enter()
+
+    def _enter(self) -> None:
+        """Point the program counter at the entry and the stack pointer at the top of DRAM
+        (the stack grows down from there)."""
         self.state.pc = self.program.entry
-        # the stack grows down from the top of DRAM
-        self.state.X[XREG_NAMES["sp"]] = DRAM_BASE + memory.sizes["dram"]
+        self.state.X[XREG_NAMES["sp"]] = DRAM_BASE + self.state.memory.sizes["dram"]
 
     def _find_loop_ends(self) -> None:
         """Hardware-loop end addresses: blocks must not run past them."""
