@@ -47,7 +47,7 @@ from dataclasses import dataclass, field
 
 from isa.machine import Machine
 from isa.registers import ENGINES, N_SEMS
-from iss.engines.base import EngineOp
+from iss.engines.base import Access, EngineOp
 
 PJ = 1e-12
 MEMORIES = ("dram", "sram", "acc")
@@ -75,16 +75,16 @@ class ArrayTiles:
     def __init__(self, rows: int, cols: int) -> None:
         self.half_rows, self.half_cols = rows // 2, cols // 2
         self.free = [0, 0, 0, 0]  #: cycle each quadrant finishes its instruction
-        self.writes: list[tuple[int, int] | None] = [None] * 4  #: its accumulator bytes
+        self.writes: list[Access | None] = [None] * 4  #: its accumulator tile
         self.last_start = 0  #: instructions start in order even when they run side by side
 
     def place(self, op: EngineOp, earliest: int, occupancy: int) -> tuple[int, float]:
         """Start cycle of `op` and the share of the array it occupies; books the quadrants."""
         _, k, n = op.shape
         earliest = max(earliest, self.last_start)
-        out = next(((a.lo, a.hi) for a in op.accesses if a.write), None)
-        for q, span in enumerate(self.writes):
-            if out and span and span[0] < out[1] and out[0] < span[1]:
+        out = next((a for a in op.accesses if a.write), None)
+        for q, written in enumerate(self.writes):
+            if out and written and out.meets(written):
                 earliest = max(earliest, self.free[q])
         rows = ((0,), (1,)) if k <= self.half_rows else ((0, 1),)
         cols = ((0,), (1,)) if n <= self.half_cols else ((0, 1),)
@@ -199,10 +199,8 @@ class TimingModel:
             start, share = self.array.place(op, max(issue, line.ready_at), occupancy)
             line.free_at = max(self.array.free)
         else:
-            start, share = (
-                self._after_producers(line, op, max(issue, line.free_at, line.ready_at)),
-                1,
-            )
+            start = self._after_producers(line, op, max(issue, line.free_at, line.ready_at))
+            share = 1
             line.free_at = start + occupancy
             line.results += [(a, start + occupancy + latency) for a in op.accesses if a.write]
         line.done_at = max(line.done_at, start + occupancy + latency)
