@@ -41,8 +41,7 @@ class Report:
         s = timing.stats
         flops = 2.0 * sum(s.macs.values())
         energy = timing.energy_j(instret)
-        tflops = flops / seconds / 1e12
-        watts = energy / seconds
+        tflops, watts, per_watt = _rates(flops, seconds, energy)
         utilisation = {name: line.busy / cycles for name, line in timing.engines.items()}
         utilisation["scalar"] = instret / cycles
         return cls(
@@ -53,7 +52,37 @@ class Report:
             macs=dict(s.macs), bytes_read=dict(s.bytes_read),
             bytes_written=dict(s.bytes_written), dma_bytes=s.dma_bytes,
             utilisation={e: utilisation[e] for e in ENGINES}, energy_j=energy,
-            average_w=watts, tflops_per_w=tflops / watts if watts else 0.0,
+            average_w=watts, tflops_per_w=per_watt,
+        )  # fmt: skip
+
+    @classmethod
+    def combined(cls, reports: list[Report]) -> Report:
+        """One report for runs done one after another on one machine: counts summed, rates
+        and utilisations over the total time."""
+        if len(reports) == 1:
+            return reports[0]
+        first = reports[0]
+        cycles = sum(r.cycles for r in reports)
+        seconds = sum(r.seconds for r in reports)
+        flops = sum(r.flops for r in reports)
+        energy = sum(r.energy_j for r in reports)
+
+        def total(name: str) -> dict:
+            keys = {k for r in reports for k in getattr(r, name)}
+            return {k: sum(getattr(r, name).get(k, 0) for r in reports) for k in keys}
+
+        def weighted(value) -> float:  # a per-cycle figure over all the runs' cycles
+            return sum(value(r) * r.cycles for r in reports) / cycles
+
+        tflops, watts, per_watt = _rates(flops, seconds, energy)
+        return cls(
+            machine=first.machine, instructions=sum(r.instructions for r in reports),
+            cycles=cycles, seconds=seconds, clock_hz=first.clock_hz, flops=flops,
+            tflops=tflops, mxu_utilisation=weighted(lambda r: r.mxu_utilisation),
+            peak_tflops=first.peak_tflops, macs=total("macs"), bytes_read=total("bytes_read"),
+            bytes_written=total("bytes_written"), dma_bytes=sum(r.dma_bytes for r in reports),
+            utilisation={e: weighted(lambda r, e=e: r.utilisation[e]) for e in first.utilisation},
+            energy_j=energy, average_w=watts, tflops_per_w=per_watt,
         )  # fmt: skip
 
     def as_dict(self) -> dict:
@@ -91,6 +120,12 @@ class Report:
         ]
         lines += [f"  {k:17s} {v:,.4g}" for k, v in self.extra.items()]
         return "\n".join(lines)
+
+
+def _rates(flops: float, seconds: float, energy_j: float) -> tuple[float, float, float]:
+    """(TFLOP/s, average W, TFLOP/s per W) of `flops` done in `seconds` for `energy_j`."""
+    tflops, watts = flops / seconds / 1e12, energy_j / seconds
+    return tflops, watts, tflops / watts if watts else 0.0
 
 
 def chrome_trace(timing: TimingModel, clock_hz: int) -> str:

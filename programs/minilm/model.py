@@ -155,33 +155,6 @@ def load_weights(path: Path, precision: str) -> dict[str, np.ndarray]:
     return weights
 
 
-def combine(reports: list[Report]) -> Report:
-    """One report for several runs done one after another (sums; rates over the total)."""
-    if len(reports) == 1:
-        return reports[0]
-    first = reports[0]
-    cycles = sum(r.cycles for r in reports)
-    seconds = sum(r.seconds for r in reports)
-    flops = sum(r.flops for r in reports)
-    energy = sum(r.energy_j for r in reports)
-
-    def total(field: str) -> dict:
-        keys = {k for r in reports for k in getattr(r, field)}
-        return {k: sum(getattr(r, field).get(k, 0) for r in reports) for k in keys}
-
-    tflops, watts = flops / seconds / 1e12, energy / seconds
-    return Report(
-        machine=first.machine, instructions=sum(r.instructions for r in reports),
-        cycles=cycles, seconds=seconds, clock_hz=first.clock_hz, flops=flops, tflops=tflops,
-        mxu_utilisation=sum(r.mxu_utilisation * r.cycles for r in reports) / cycles,
-        peak_tflops=first.peak_tflops, macs=total("macs"), bytes_read=total("bytes_read"),
-        bytes_written=total("bytes_written"), dma_bytes=sum(r.dma_bytes for r in reports),
-        utilisation={e: sum(r.utilisation[e] * r.cycles for r in reports) / cycles
-                     for e in first.utilisation},
-        energy_j=energy, average_w=watts, tflops_per_w=tflops / watts if watts else 0.0,
-    )  # fmt: skip
-
-
 class MiniLM:
     """all-MiniLM-L6-v2 loaded onto one simulated J1 core.
 
@@ -265,7 +238,7 @@ class MiniLM:
         """The J1 report of the last `embed` (all its chip runs), with per-sentence figures."""
         if not self.reports:
             raise ModelError("no sentences embedded yet")
-        report = combine(self.reports)
+        report = Report.combined(self.reports)
         report.extra = sentence_figures(report, self.sentences, self.tokens)
         return report
 

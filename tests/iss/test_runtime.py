@@ -13,6 +13,7 @@ from click.testing import CliRunner
 
 from isa import dtypes
 from iss.cli import main as jrun
+from iss.report import Report
 from iss.runtime import BindError, Simulator
 
 # y = dequantise(w) + x, with the DMA dequantising a Q8_0 weight on the fly
@@ -196,3 +197,17 @@ def test_restart_runs_again_on_the_machine_as_it_is(source, tensors):
     np.testing.assert_array_equal(sim.read("y"), expected)
     second = sim.report()
     assert second.cycles > first.cycles and second.instructions == 2 * first.instructions
+
+
+def test_reports_of_runs_one_after_another_combine(source, tensors):
+    sim = ran(source, tensors)
+    first = sim.report()
+    sim.reset(keep=["x", "w"])
+    sim.run()
+    both = Report.combined([first, sim.report()])
+    assert both.cycles == 2 * first.cycles and both.instructions == 2 * first.instructions
+    assert both.energy_j == pytest.approx(2 * first.energy_j)
+    assert both.bytes_read == {k: 2 * v for k, v in first.bytes_read.items()}
+    assert both.utilisation == pytest.approx(first.utilisation)  # same runs: same shares
+    assert both.tflops_per_w == pytest.approx(first.tflops_per_w)
+    assert Report.combined([first]) is first
