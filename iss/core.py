@@ -22,6 +22,7 @@ from isa.registers import CSR_BY_NUMBER, XREG_NAMES
 from iss.deferred import Deferred
 from iss.errors import LimitReached, Trap
 from iss.executor import Executor
+from iss.plans import Plans
 from iss.state import MachineState
 from iss.timing import TimingModel
 from iss.translate import HALTED, Block, Translator
@@ -38,8 +39,9 @@ class Core:
 
     def __init__(self, machine: Machine, program: Program, *, record_events: bool = False,
                  output: Callable[[str], None] | None = None, race=None,
-                 defer: bool = True) -> None:  # fmt: skip
-        """`defer`: let float matrix products wait to be evaluated together (iss.deferred)."""
+                 defer: bool = True, plans: bool = False) -> None:  # fmt: skip
+        """`defer`: let float matrix products wait to be evaluated together (iss.deferred);
+        `plans`: record kernel calls and replay them when called again alike (iss.plans)."""
         self.machine, self.program = machine, program
         self.state = MachineState(machine)
         if defer:
@@ -61,6 +63,7 @@ class Core:
             },
         )  # fmt: skip
         self._find_loop_ends()
+        self.plans = Plans(self) if plans else None
 
     # -- loading --------------------------------------------------------------------------
     def reset(self, keep: Sequence[tuple[int, int]] = ()) -> None:
@@ -147,6 +150,9 @@ class Core:
         if csr is None:
             raise Trap("illegal_instruction", f"unknown CSR {number:#x}")
         instret = state.instret + index
+        recording = self.plans and self.plans.recording
+        if recording and csr.name in ("cycle", "instret"):
+            recording.failed = True  # a plan replays no timing-dependent value
         values = {
             "cycle": self.timing.issue_cycle(instret), "instret": instret,
             "lcount": state.loops[-1][2] if state.loops else 0, "ldepth": len(state.loops),
@@ -180,6 +186,8 @@ class Core:
             try:
                 self._run(max_steps, timeout)
             finally:  # whatever stopped the run, memory then holds every result
+                if self.plans is not None:
+                    self.plans.stop()
                 if self.state.memory.deferred is not None:
                     self.state.memory.deferred.flush()
 
@@ -187,21 +195,37 @@ class Core:
         state, translator = self.state, self.translator
         deadline = None if timeout is None else time.monotonic() + timeout
         pc, blocks = state.pc, 0
+        plans = self._usable_plans(max_steps)
         while not state.halted:
             left = None if max_steps is None else max_steps - state.instret
             if left is not None and left <= 0:
                 raise LimitReached("step", f"{max_steps} instructions executed")
+            if plans is not None and pc in plans.entries:
+                if plans.recording is not None:
+                    plans.call(pc)
+                pc = plans.enter(pc)
             blk = translator.block(pc)
             if left is not None and not blk.loops_back and blk.length > left:
                 blk = translator.block(pc, single=True)
             state.budget = 1 << 62 if left is None else max(1, left // blk.length)
             pc = self._execute(blk)
+            if plans is not None and plans.recording is not None:
+                plans.block_done(blk, pc)
             if pc == HALTED:
                 break
             blocks += 1
             checking = deadline is not None and blocks % _TIME_CHECK_EVERY == 0
             if checking and time.monotonic() > deadline:
                 raise LimitReached("time", f"{timeout} s of wall-clock time")
+
+    def _usable_plans(self, max_steps: int | None) -> Plans | None:
+        """The plans, unless something needs every instruction interpreted: a step limit,
+        the race detector, an event trace, a debugger's observer or stops."""
+        if self.plans is None or max_steps is not None or self.race is not None:
+            return None
+        if self.timing.events is not None or self.state.memory.observer is not None:
+            return None
+        return None if self.translator.stops or self.translator.hooks else self.plans
 
     def step(self) -> bool:
         """Execute exactly one instruction; False once the machine has halted."""

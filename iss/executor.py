@@ -30,6 +30,7 @@ class Executor:
             "barrier": self._barrier, "ebreak": self._ebreak, "print.x": self._print_x,
             "print.f": self._print_f, "print.t": self._print_t,
         }  # fmt: skip
+        self.recording = None  #: the iss.plans recording in progress, told of each op
 
     def __call__(self, inst: Inst | Trap, pc: int, index: int) -> None:
         """Execute `inst` at `pc`, the `index`-th instruction of the running block."""
@@ -38,6 +39,8 @@ class Executor:
         instret = self.state.instret + index
         handler = self.handlers.get(inst.spec.mnemonic)
         if handler is not None:
+            if self.recording is not None and inst.spec.engine == "system":
+                self.recording.failed = True  # output and breakpoints are not replayed
             handler(inst, pc, instret)
             return
         op = EngineOp(self.state, inst, pc, inst.spec.engine)
@@ -46,6 +49,8 @@ class Executor:
         self.timing.engine_op(op, instret, text)
         if self.race is not None:
             self.race.record(op)
+        if self.recording is not None:
+            self.recording.engine_op(op)
 
     # -- synchronisation ----------------------------------------------------------------
     def _signal(self, inst: Inst, pc: int, instret: int) -> None:

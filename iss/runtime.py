@@ -45,13 +45,15 @@ class Simulator:
     `race` is the race detector's mode (error, warn or off); `defer=False` computes every
     engine instruction as it executes instead of letting matrix products and DMA copies wait
     to be done together (iss.deferred) — the same results up to the fp32 summation order
-    the ISA leaves open, far slower on large GEMMs.
+    the ISA leaves open, far slower on large GEMMs. `plans=True` records kernel calls and
+    replays them when the program calls them again with the same arguments (iss.plans): a
+    model run step after step on the same weights.
     """
 
     def __init__(self, program: Program, *, machine: str | Machine = "j1",
                  race: str = "off", record_events: bool = False,
                  output: Callable[[str], None] | None = None,
-                 defer: bool = True) -> None:  # fmt: skip
+                 defer: bool = True, plans: bool = False) -> None:  # fmt: skip
         self.machine = machine if isinstance(machine, Machine) else load_machine(machine)
         self.program = program
         self.io = {entry.name: entry for entry in program.io}
@@ -61,7 +63,8 @@ class Simulator:
         self.race = detector
         try:
             self.core = Core(self.machine, program, record_events=record_events,
-                             output=output, race=detector, defer=defer)  # fmt: skip
+                             output=output, race=detector, defer=defer,
+                             plans=plans)  # fmt: skip
         except LoadError as e:
             raise BindError(str(e)) from None  # fmt: skip
 

@@ -124,6 +124,15 @@ class Event:
     end: int
 
 
+@dataclass(frozen=True)
+class Timelines:
+    """The timing model's engine, array and semaphore times relative to a cycle."""
+
+    lines: dict[str, tuple]  #: engine -> (free_at, done_at, ready_at, starts, results)
+    array: tuple  #: ArrayTiles' (free, writes, last_start)
+    tokens: tuple[tuple[int, ...], ...]  #: each semaphore's tokens
+
+
 class TimingModel:
     """Computes start/end cycles and energy as instructions execute in program order."""
 
@@ -153,6 +162,9 @@ class TimingModel:
         self.stall = 0  #: front-end stall cycles so far
         self.stats = Stats()
         self.events: list[Event] | None = [] if self.record_events else None
+        #: (engine, busy cycles, pJ, MXU peak cycles) of each engine op, while iss.plans
+        #: records; None otherwise
+        self.tap: list[tuple[str, float, float, float]] | None = None
 
     # -- front end ----------------------------------------------------------------------
     def issue_cycle(self, instret: int) -> int:
@@ -209,7 +221,9 @@ class TimingModel:
         line.starts.append(start)
         if len(line.starts) > self.m.queue_depth:
             line.starts.popleft()
-        self._charge(op)
+        pj, peak = self._charge(op)
+        if self.tap is not None:  # iss.plans replays these float sums in the same order
+            self.tap.append((op.engine, occupancy * share, pj, peak))
         if self.events is not None:
             self.events.append(Event(op.engine, op.pc, text, start, start + occupancy + latency))
 
@@ -225,9 +239,10 @@ class TimingModel:
                 start = ready
         return start
 
-    def _charge(self, op: EngineOp) -> None:
+    def _charge(self, op: EngineOp) -> tuple[float, float]:
+        """Add the op's bytes, work and energy to the totals; (pJ, MXU peak cycles) added."""
         m, s = self.m, self.stats
-        pj = 0.0
+        pj = peak = 0.0
         for a in op.accesses:
             if a.write:
                 s.bytes_written[a.memory] += a.nbytes
@@ -240,13 +255,15 @@ class TimingModel:
         elif op.engine == "matrix":
             dtype = op.work_dtype or "bf16"
             s.macs[dtype] = s.macs.get(dtype, 0) + op.work
-            s.mxu_peak_cycles += op.work / m.matrix.macs_per_cycle[dtype]
+            peak = op.work / m.matrix.macs_per_cycle[dtype]
+            s.mxu_peak_cycles += peak
             pj += op.work * m.matrix.pj_per_mac[dtype]
         else:
             unit = m.vector if op.engine == "vector" else m.activation
             s.elements[op.engine] = s.elements.get(op.engine, 0) + op.work
             pj += op.work * unit.pj_per_element
         s.dynamic_pj += pj
+        return pj, peak
 
     # -- synchronisation --------------------------------------------------------------------
     def signal(self, engine: str, sem: int, instret: int) -> None:
@@ -271,6 +288,38 @@ class TimingModel:
     def barrier(self, instret: int) -> None:
         """`barrier` / `halt`: the front end waits for every engine to drain."""
         self.stall_until(instret, self.drained())
+
+    # -- shifting in time (iss.plans) --------------------------------------------------------
+    def timelines(self, t0: int) -> Timelines:
+        """Every cycle the model keeps, less `t0`; a cycle before t0 as 0. From a quiet t0
+        (`drained() <= t0`: nothing issued before t0 can delay anything issued from t0 on)
+        this is all later timing depends on, so it can be put back at another quiet t0."""
+
+        def rel(t: int) -> int:
+            return max(t - t0, 0)
+
+        lines = {
+            name: (rel(e.free_at), rel(e.done_at), rel(e.ready_at), tuple(map(rel, e.starts)),
+                   tuple((a, t - t0) for a, t in e.results if t > t0))
+            for name, e in self.engines.items()
+        }  # fmt: skip
+        array = self.array
+        tiles = (tuple(map(rel, array.free)), tuple(array.writes), rel(array.last_start))
+        tokens = tuple(tuple(map(rel, q)) for q in self.tokens)
+        return Timelines(lines, tiles, tokens)
+
+    def set_timelines(self, saved: Timelines, t0: int) -> None:
+        """Put back `timelines(t)` of another quiet cycle t at the quiet cycle `t0`."""
+        for name, (free, done, ready, starts, results) in saved.lines.items():
+            e = self.engines[name]
+            e.free_at, e.done_at, e.ready_at = free + t0, done + t0, ready + t0
+            e.starts = deque(t + t0 for t in starts)
+            e.results = [(a, t + t0) for a, t in results]
+        free, writes, last = saved.array
+        self.array.free = [t + t0 for t in free]
+        self.array.writes = list(writes)
+        self.array.last_start = last + t0
+        self.tokens = [deque(t + t0 for t in q) for q in saved.tokens]
 
     # -- totals -------------------------------------------------------------------------
     def total_cycles(self, instret: int) -> int:

@@ -55,7 +55,14 @@ def copy(op: EngineOp) -> None:
         deferred.touch_tile(dd, write=True)
     # Every path below builds the converted source before the assignment, and NumPy copies
     # an overlapping source first: the whole source is read before anything is written.
-    out[...] = _converted(source, ds.type, dd.type)
+    move(source, out, ds.type, dd.type)
+
+
+def move(source: np.ndarray, out: np.ndarray, source_type: dtypes.DType,
+         dtype: dtypes.DType) -> None:  # fmt: skip
+    """out = source converted from `source_type` to `dtype`: the eager path of dma.copy,
+    and iss.plans' replay of it."""
+    out[...] = _converted(source, source_type, dtype)
 
 
 def _check_gather(dd: Desc, table: Desc, index: Desc) -> None:
@@ -95,6 +102,10 @@ def gather(op: EngineOp) -> None:
 
 
 SEMANTICS: dict[str, Callable[[EngineOp], None]] = {"dma.copy": copy, "dma.gather": gather}
+
+#: instructions whose accesses (and traps) depend on memory contents, not only on their
+#: descriptors: iss.plans does not replay them
+DATA_ADDRESSED = frozenset({"dma.gather"})
 
 
 def semantics(mnemonic: str) -> Callable[[EngineOp], None]:

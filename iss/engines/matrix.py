@@ -111,6 +111,13 @@ def mm(op: EngineOp) -> None:
     a, b, c = (x.view[0] for x in accesses)
     if quantised:
         b = op.state.memory.weights.get(b, db.type, da.type)
+    product(a, b, c, dtype, transposed, accumulate)
+
+
+def product(a: np.ndarray, b: np.ndarray, c: np.ndarray, dtype: str, transposed: bool,
+            accumulate: bool) -> None:  # fmt: skip
+    """C (+)= A.B on the tiles' arrays, `dtype` the input dtype (B already the weight
+    loader's weights when quantised): the eager path of `mm`, and iss.plans' replay of it."""
     if a.dtype != np.float32:  # widening is exact for every input dtype
         a = a.astype(np.float32)
     if b.dtype != np.float32:
@@ -120,12 +127,11 @@ def mm(op: EngineOp) -> None:
     if dtype != "int8":
         float_product(c, a, b, accumulate)
         return
-    product = np.matmul(a, b).astype(np.int32)  # exact, |values| < 2**21
+    exact = np.matmul(a, b).astype(np.int32)  # exact, |values| < 2**21
     if accumulate:
-        c += product  # int32 in-place add wraps modulo 2**32
+        c += exact  # int32 in-place add wraps modulo 2**32
     else:
-        c[...] = product
-
+        c[...] = exact
 
 def _checked(op: EngineOp, da: Desc, db: Desc, dc: Desc, transposed: bool):
     """(input dtype, (M, K, N), the three accesses) after every check, recorded on `op`.

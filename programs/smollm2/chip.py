@@ -100,7 +100,7 @@ class Chip:
         defines = {"MAXSEQ": str(max_seq), "TMAX": str(max_tokens)}
         self.sim = Simulator.load(SOURCE, include=[str(KERNELS)], defines=defines,
                                   machine=machine, race=race, record_events=record_events,
-                                  output=self._on_output)  # fmt: skip
+                                  output=self._on_output, plans=True)  # fmt: skip
         for name, value in stacked_weights(model, max_seq).items():
             self.sim.bind(name, value)
         self._started = False
