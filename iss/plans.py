@@ -450,8 +450,7 @@ class Plans:
         if state.loops or timing.drained() > timing.issue_cycle(state.instret):
             return pc
         for group in self.groups.get(pc, ()):
-            plan = group.plans.get(group.key(state.X, state.F, state.D, state.sems,
-                                             state.scratch))
+            plan = group.plans.get(group.key(state.X, state.F, state.D, state.sems, state.scratch))
             if plan is not None and self._loads_hold(plan):
                 self._replay(plan)
                 self.replays[pc] += 1

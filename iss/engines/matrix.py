@@ -133,6 +133,7 @@ def product(a: np.ndarray, b: np.ndarray, c: np.ndarray, dtype: str, transposed:
     else:
         c[...] = exact
 
+
 def _checked(op: EngineOp, da: Desc, db: Desc, dc: Desc, transposed: bool):
     """(input dtype, (M, K, N), the three accesses) after every check, recorded on `op`.
 
