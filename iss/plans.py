@@ -17,13 +17,15 @@ give the same result:
 
 * A call is a `jal ra` into a function that makes no further `jal ra` call (a leaf: a
   kernel). Recording stops at the return to `ra` with the entry stack pointer.
-* The registers the call reads before writing them (found from the executed instructions'
-  templates: `register_uses`), the semaphores and `scratch` equal those recorded. Scalar
-  control flow depends on nothing else: engine instructions write no register, and every
-  value a scalar load returned is checked again before replaying (a call whose scalar loads
-  read what its own engine instructions wrote is never planned, nor one that reads the
-  `cycle` or `instret` CSR, prints, stops or uses an instruction whose accesses depend on
-  memory contents, `dma.gather`).
+* The registers whose values at the call its work depends on (`Flow`: followed through the
+  executed instructions' templates, `register_uses`; a callee-saved register that is only
+  spilled and reloaded is not one — its value is stored and restored as it is), the
+  semaphores and `scratch` equal those recorded. Scalar control flow depends on nothing
+  else: engine instructions write no register, and every value a scalar load returned is
+  checked again before replaying. A `dma.gather`'s indices are data: they are checked to
+  fit the table before replaying (its timing does not depend on them). Never planned: a
+  call whose scalar loads, or gather indices, read what its own engine instructions wrote,
+  or one that reads the `cycle` or `instret` CSR, prints or stops.
 * The timing model is quiet when the call issues (`drained() <= issue cycle`): nothing
   issued before can delay anything issued from then on, so the recorded timelines shifted
   to the new issue cycle are exactly what interpreting would compute. The floating-point
@@ -48,11 +50,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+import numpy as np
+
 from isa import EncodingError, Inst, decode
 from isa.registers import XREG_NAMES
 from isa.spec import Kind
 from iss.engines import SEMANTICS, dma, matrix
 from iss.engines.base import EngineOp
+from iss.matmul import quiet_float_product
 from iss.scalar import TEMPLATES
 from iss.timing import Timelines
 
@@ -182,6 +187,7 @@ class Plan:
     """One recorded call: what to check, what to do, and the state it leaves."""
 
     loads: list[tuple[int, int, bool, int]]  #: (address, bytes, signed, value) to check
+    checks: list[Callable[[], bool]]  #: more that must hold (a gather's indices fit)
     steps: list[Callable[[], None]]  #: the engine work and scalar stores, in program order
     #: (file, index, value, source) of each register the call changes: it gets `value`, or
     #: with a source register, the value that one held at the call
@@ -249,6 +255,7 @@ class Recording:
         self.accesses: list[tuple[int, _Store | None]] = []  #: this block's loads and stores
         self.steps: list[Callable[[], None]] = []
         self.loads: list[tuple[int, int, bool, int]] = []
+        self.checks: list[Callable[[], bool]] = []  #: gathers' indices fit their tables
         self.stores: list[tuple[int, int]] = []  #: (address, bytes)
         self.written: dict[str, list[tuple[int, int]]] = {}  #: engine writes by memory
         self.failed = False
@@ -256,9 +263,13 @@ class Recording:
     # -- what the core and the executor report ------------------------------------------------
     def engine_op(self, op: EngineOp) -> None:
         """An engine instruction executed (semantics and timing done)."""
-        if op.inst.spec.mnemonic in dma.DATA_ADDRESSED:
-            self.failed = True
-            return
+        if op.inst.spec.mnemonic in dma.INDEXED:
+            index = op.accesses[0]
+            if self._written(index.memory, index.lo, index.hi):
+                self.failed = True  # indices this call computes: not checkable up front
+                return
+            view, rows = index.view, op.desc("ds").rows
+            self.checks.append(lambda: dma.indices_fit(view, rows))
         self.steps.append(_step(op))
         for a in op.accesses:
             if a.write:
@@ -270,8 +281,7 @@ class Recording:
         """A scalar load returned `value`."""
         memory = self.core.state.memory
         name, _, lo = memory.locate(address, nbytes, write=False, touch=False)
-        hi = lo + nbytes
-        if any(lo < b and a < hi for a, b in self.written.get(name, ())):
+        if self._written(name, lo, lo + nbytes):
             self.failed = True  # control flow could depend on the data
             return
         self.accesses.append((address, None))
@@ -280,6 +290,10 @@ class Recording:
             self.loads.append((address, nbytes, signed, value))
         elif not any(a <= address and address + nbytes <= a + n for a, n in overlapping):
             self.failed = True  # partly what this call stored: not worth the bookkeeping
+
+    def _written(self, memory: str, lo: int, hi: int) -> bool:
+        """Whether an engine instruction of this call wrote a byte of [lo, hi)."""
+        return any(lo < b and a < hi for a, b in self.written.get(memory, ()))
 
     def store(self, address: int, nbytes: int, value: int) -> None:
         """A scalar store was made."""
@@ -322,6 +336,7 @@ class Recording:
                   if v != self.totals.get(k, 0)}  # fmt: skip
         plan = Plan(
             loads=self.loads,
+            checks=self.checks,
             steps=self.steps,
             registers=changed,
             sems=tuple(state.sems),
@@ -370,7 +385,7 @@ def _step(op: EngineOp) -> Callable[[], None]:
 def _mm_step(op: EngineOp, a, b, c) -> Callable[[], None]:
     """`mm` on its tiles; a quantised B's weights dequantised once, kept while its bytes
     are the same."""
-    args = (op.work_dtype, op.flag("tb"), op.flag("acc"))
+    args = (op.work_dtype, op.flag("tb"), op.flag("acc"), quiet_float_product)
     da, db = op.desc("da"), op.desc("db")
     if not db.type.is_quant:
         return lambda: matrix.product(a, b, c, *args)
@@ -451,7 +466,7 @@ class Plans:
             return pc
         for group in self.groups.get(pc, ()):
             plan = group.plans.get(group.key(state.X, state.F, state.D, state.sems, state.scratch))
-            if plan is not None and self._loads_hold(plan):
+            if plan is not None and self._holds(plan):
                 self._replay(plan)
                 self.replays[pc] += 1
                 return plan.ret
@@ -477,9 +492,14 @@ class Plans:
             group.seen.add(key)
         return False
 
-    def _loads_hold(self, plan: Plan) -> bool:
-        load = self.core.state.memory.load
-        return all(load(a, n, s) == v for a, n, s, v in plan.loads)
+    def _holds(self, plan: Plan) -> bool:
+        """Whether the plan's scalar loads would read what they read, and its checks pass."""
+        memory = self.core.state.memory
+        if not all(memory.load(a, n, s) == v for a, n, s, v in plan.loads):
+            return False
+        if plan.checks and memory.deferred is not None:
+            memory.deferred.settle()  # the checks read memory directly
+        return all(check() for check in plan.checks)
 
     def _replay(self, plan: Plan) -> None:
         state, timing = self.core.state, self.core.timing
@@ -489,8 +509,9 @@ class Plans:
             deferred.settle()
             memory.deferred = None
         try:
-            for step in plan.steps:
-                step()
+            with np.errstate(all="ignore"):  # for every product (quiet_float_product)
+                for step in plan.steps:
+                    step()
         finally:
             memory.deferred = deferred
         files = {"X": state.X, "F": state.F, "D": state.D}

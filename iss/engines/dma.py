@@ -90,22 +90,28 @@ def gather(op: EngineOp) -> None:
     if bad.size:
         raise Trap("index_out_of_range", f"dma.gather: di[{bad[0]}] = {rows[bad[0]]} is "
                    f"outside the table's rows [0, {table.rows})")  # fmt: skip
-    # Read only the span of rows the indices touch, and count only the rows gathered: an
-    # embedding lookup or KV-cache read moves a few rows, not the whole table.
-    first, last = int(rows.min()), int(rows.max())
-    span = table._replace(base=table.base + first * table.stride, rows=last - first + 1)
-    source = op.tile("ds", desc=span)[0]
+    # The access is the whole table, as the engine's hazard checks see it before reading
+    # the indices, but counts only the rows gathered: an embedding lookup or KV-cache read
+    # moves a few rows, not the whole table. (So the timing of a gather never depends on
+    # the index values, which lets iss.plans replay one.)
+    source = op.tile("ds", desc=table)[0]
     op.accesses[-1] = replace(op.accesses[-1], nbytes=rows.size * table.row_bytes)
-    gathered = _converted(source[rows - first], table.type, dd.type)  # fancy indexing copies
+    gathered = _converted(source[rows], table.type, dd.type)  # fancy indexing copies
     op.out("dd", desc=dd)[0] = gathered
     op.count(rows.size * max(table.row_bytes, dd.row_bytes))
 
 
 SEMANTICS: dict[str, Callable[[EngineOp], None]] = {"dma.copy": copy, "dma.gather": gather}
 
-#: instructions whose accesses (and traps) depend on memory contents, not only on their
-#: descriptors: iss.plans does not replay them
-DATA_ADDRESSED = frozenset({"dma.gather"})
+#: instructions that read indices from memory: which rows they move, and whether they trap
+#: (index_out_of_range), depend on memory contents; iss.plans checks the indices first
+INDEXED = frozenset({"dma.gather"})
+
+
+def indices_fit(indices: np.ndarray, rows: int) -> bool:
+    """Whether a gather's `indices` (its di tile) all name one of its table's `rows`: then
+    it does not trap."""
+    return bool(indices.size == 0 or (indices.min() >= 0 and indices.max() < rows))
 
 
 def semantics(mnemonic: str) -> Callable[[EngineOp], None]:

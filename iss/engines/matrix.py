@@ -115,9 +115,10 @@ def mm(op: EngineOp) -> None:
 
 
 def product(a: np.ndarray, b: np.ndarray, c: np.ndarray, dtype: str, transposed: bool,
-            accumulate: bool) -> None:  # fmt: skip
+            accumulate: bool, floats=float_product) -> None:  # fmt: skip
     """C (+)= A.B on the tiles' arrays, `dtype` the input dtype (B already the weight
-    loader's weights when quantised): the eager path of `mm`, and iss.plans' replay of it."""
+    loader's weights when quantised): the eager path of `mm`, and iss.plans' replay of it
+    (which passes `floats=quiet_float_product`)."""
     if a.dtype != np.float32:  # widening is exact for every input dtype
         a = a.astype(np.float32)
     if b.dtype != np.float32:
@@ -125,7 +126,7 @@ def product(a: np.ndarray, b: np.ndarray, c: np.ndarray, dtype: str, transposed:
     if transposed:
         b = b.T  # a strided view: BLAS takes the transposed layout without a copy
     if dtype != "int8":
-        float_product(c, a, b, accumulate)
+        floats(c, a, b, accumulate)
         return
     exact = np.matmul(a, b).astype(np.int32)  # exact, |values| < 2**21
     if accumulate:
