@@ -43,6 +43,7 @@ bytes in SRAM are the recorded ones (a bytes comparison; otherwise dequantised a
 
 from __future__ import annotations
 
+import functools
 import operator
 import re
 from collections import Counter
@@ -66,7 +67,7 @@ if TYPE_CHECKING:
     from iss.translate import Block
 
 RA, SP = XREG_NAMES["ra"], XREG_NAMES["sp"]
-YOUNG = 32  #: recordings of a function before Plans._worth_recording asks for repeats
+YOUNG = 256  #: recordings of a function before Plans._worth_recording asks for repeats
 MAX_PLANS = 512  #: plans kept per function and live registers (the oldest go first)
 
 Register = tuple[str, int]  #: ("X" | "F" | "D", index)
@@ -197,9 +198,13 @@ class Plan:
     ret: int  #: where execution goes on
     instret: int  #: instructions retired
     stall: int  #: front-end stall cycles added
-    timelines: Timelines  #: relative to the issue cycle at the call
+    #: relative to the issue cycle at the call; None when the call ends quiet with the
+    #: semaphores as it found them (then the timelines as they are are equivalent)
+    timelines: Timelines | None
     totals: dict[tuple, int]  #: integer statistics added
-    tap: list[tuple[str, float, float, float]]  #: (engine, busy, pJ, peak) per engine op
+    #: float totals' terms in the order interpreting adds them: (an engine's name for its
+    #: busy cycles, or a Stats field, the terms)
+    floats: list[tuple[str, tuple[float, ...]]]
 
 
 @dataclass
@@ -334,6 +339,7 @@ class Recording:
         after = _totals(timing)
         totals = {k: v - self.totals.get(k, 0) for k, v in after.items()
                   if v != self.totals.get(k, 0)}  # fmt: skip
+        quiet = timing.drained() <= timing.issue_cycle(state.instret)
         plan = Plan(
             loads=self.loads,
             checks=self.checks,
@@ -344,9 +350,11 @@ class Recording:
             ret=self.ret,
             instret=state.instret - self.instret,
             stall=timing.stall - self.stall,
-            timelines=timing.timelines(self.t0),
+            timelines=None
+            if quiet and self.sems == tuple(state.sems)
+            else timing.timelines(self.t0),
             totals=totals,
-            tap=tap,
+            floats=_float_terms(tap),
         )
         return indices, plan
 
@@ -372,35 +380,50 @@ def _step(op: EngineOp) -> Callable[[], None]:
     views = [a.view for a in op.accesses]
     if mnemonic == "dma.copy":
         source, out = views
-        types = op.desc("ds").type, op.desc("dd").type
-        return lambda: dma.move(source, out, *types)
+        return dma.bound_move(source, out, op.desc("ds").type, op.desc("dd").type)
     if mnemonic == "mm":
         return _mm_step(op, *(v[0] for v in views))
     state = op.state
     registers = _Registers(tuple(state.X), tuple(state.F), tuple(state.D), state.memory)
     semantics, inst, pc, engine = SEMANTICS[mnemonic], op.inst, op.pc, op.engine
-    return lambda: semantics(EngineOp(registers, inst, pc, engine))
+
+    def execute() -> None:
+        semantics(EngineOp(registers, inst, pc, engine))
+
+    execute.__qualname__ = mnemonic  # for profiles
+    return execute
 
 
 def _mm_step(op: EngineOp, a, b, c) -> Callable[[], None]:
     """`mm` on its tiles; a quantised B's weights dequantised once, kept while its bytes
     are the same."""
-    args = (op.work_dtype, op.flag("tb"), op.flag("acc"), quiet_float_product)
+    multiply = matrix.bound_product(a, c, op.work_dtype, op.flag("tb"), op.flag("acc"),
+                                    quiet_float_product)  # fmt: skip
     da, db = op.desc("da"), op.desc("db")
     if not db.type.is_quant:
-        return lambda: matrix.product(a, b, c, *args)
+        return functools.partial(multiply, b)
     cache = op.state.memory.weights
     packed, weights = b.tobytes(), cache.get(b, db.type, da.type)
 
     def step() -> None:
-        w = weights if b.tobytes() == packed else cache.get(b, db.type, da.type)
-        matrix.product(a, w, c, *args)
+        multiply(weights if b.tobytes() == packed else cache.get(b, db.type, da.type))
 
     return step
 
 
+def _float_terms(tap: list[tuple[str, float, float, float]]) -> list[tuple[str, tuple]]:
+    """The timing model's tap of a call as Plan.floats."""
+    busy: dict[str, list[float]] = {}
+    for engine, cycles, _, _ in tap:
+        busy.setdefault(engine, []).append(cycles)
+    terms = [(engine, tuple(values)) for engine, values in busy.items()]
+    terms.append(("dynamic_pj", tuple(pj for _, _, pj, _ in tap)))
+    terms.append(("mxu_peak_cycles", tuple(peak for _, _, _, peak in tap if peak)))
+    return terms
+
+
 def _add_totals(timing, plan: Plan) -> None:
-    """Add a plan's statistics to the timing model's, the float ones op by op in the
+    """Add a plan's statistics to the timing model's, the float ones term by term in the
     recorded order (the same sums as interpreting)."""
     s, engines = timing.stats, timing.engines
     for key, delta in plan.totals.items():
@@ -412,11 +435,12 @@ def _add_totals(timing, plan: Plan) -> None:
         else:
             counts = getattr(s, name)
             counts[key[1]] = counts.get(key[1], 0) + delta
-    for engine, busy, pj, peak in plan.tap:
-        engines[engine].busy += busy
-        s.dynamic_pj += pj
-        if peak:
-            s.mxu_peak_cycles += peak
+    for name, terms in plan.floats:
+        owner, field_name = (engines[name], "busy") if name in engines else (s, name)
+        total = getattr(owner, field_name)
+        for term in terms:
+            total += term
+        setattr(owner, field_name, total)
 
 
 def _call_targets(core: Core) -> frozenset[int]:
@@ -524,7 +548,8 @@ class Plans:
         t0 = timing.issue_cycle(state.instret)
         state.instret += plan.instret
         timing.stall += plan.stall
-        timing.set_timelines(plan.timelines, t0)
+        if plan.timelines is not None:
+            timing.set_timelines(plan.timelines, t0)
         _add_totals(timing, plan)
         state.pc = plan.ret
 
