@@ -44,13 +44,13 @@ class Executor:
             handler(inst, pc, instret)
             return
         op = EngineOp(self.state, inst, pc, inst.spec.engine)
-        SEMANTICS[inst.spec.mnemonic](op)
+        work = SEMANTICS[inst.spec.mnemonic](op)
         text = disassemble(inst, pc) if self.timing.events is not None else ""
         self.timing.engine_op(op, instret, text)
         if self.race is not None:
             self.race.record(op)
         if self.recording is not None:
-            self.recording.engine_op(op)
+            self.recording.engine_op(op, work)
 
     # -- synchronisation ----------------------------------------------------------------
     def _signal(self, inst: Inst, pc: int, instret: int) -> None:

@@ -266,8 +266,9 @@ class Recording:
         self.failed = False
 
     # -- what the core and the executor report ------------------------------------------------
-    def engine_op(self, op: EngineOp) -> None:
-        """An engine instruction executed (semantics and timing done)."""
+    def engine_op(self, op: EngineOp, work: Callable[[], None] | None) -> None:
+        """An engine instruction executed (semantics and timing done); `work` is what its
+        semantics returned: its data work as a call on its tiles, if it has one."""
         if op.inst.spec.mnemonic in dma.INDEXED:
             index = op.accesses[0]
             if self._written(index.memory, index.lo, index.hi):
@@ -275,7 +276,7 @@ class Recording:
                 return
             view, rows = index.view, op.desc("ds").rows
             self.checks.append(lambda: dma.indices_fit(view, rows))
-        self.steps.append(_step(op))
+        self.steps.append(_step(op, work))
         for a in op.accesses:
             if a.write:
                 spans = self.written.setdefault(a.memory, [])
@@ -374,8 +375,10 @@ class _Store:
         state.memory.store(self.address, self.nbytes, value)
 
 
-def _step(op: EngineOp) -> Callable[[], None]:
-    """The engine work of executed `op` as a call on its tiles' views."""
+def _step(op: EngineOp, work: Callable[[], None] | None) -> Callable[[], None]:
+    """The engine work of executed `op` as a call on its tiles' views: `work`, else made
+    here (`mm` and `dma.copy`, which iss.deferred may have left pending, run eagerly) or
+    the semantics run again on the registers the instruction saw."""
     mnemonic = op.inst.spec.mnemonic
     views = [a.view for a in op.accesses]
     if mnemonic == "dma.copy":
@@ -383,6 +386,8 @@ def _step(op: EngineOp) -> Callable[[], None]:
         return dma.bound_move(source, out, op.desc("ds").type, op.desc("dd").type)
     if mnemonic == "mm":
         return _mm_step(op, *(v[0] for v in views))
+    if work is not None:
+        return work
     state = op.state
     registers = _Registers(tuple(state.X), tuple(state.F), tuple(state.D), state.memory)
     semantics, inst, pc, engine = SEMANTICS[mnemonic], op.inst, op.pc, op.engine

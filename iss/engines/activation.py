@@ -16,11 +16,10 @@ from functools import partial
 
 import numpy as np
 
-from iss.engines.base import EngineOp
+from iss.engines.base import EngineOp, Semantics, Work
 from iss.engines.common import convert, plain_descs, read_fp32, require_shape
 from iss.engines.special import erfc
 
-Semantics = Callable[[EngineOp], None]
 Function = Callable[[np.ndarray], np.ndarray]
 
 _SQRT_2 = math.sqrt(2)
@@ -56,8 +55,10 @@ FUNCTIONS: dict[str, Function] = {
 }
 
 
-def activate(op: EngineOp, function: Function, column_bias: bool, row_sum: bool) -> None:
-    """dd = f(fp32(fp32(scale * ds) + bias)), and dsum = fp32 row sums of y with `.sum`."""
+def activate(op: EngineOp, function: Function, column_bias: bool,
+             row_sum: bool) -> Work:  # fmt: skip
+    """dd = f(fp32(fp32(scale * ds) + bias)), and dsum = fp32 row sums of y with `.sum`;
+    returns the work, a call on the tiles (iss.plans repeats it)."""
     names = ("dd", "ds") + ("dbias",) * column_bias + ("dsum",) * row_sum
     tiles = plain_descs(op, *names)
     rows, cols = tiles["ds"].shape
@@ -66,21 +67,30 @@ def activate(op: EngineOp, function: Function, column_bias: bool, row_sum: bool)
         require_shape(op, "dbias", tiles["dbias"], (rows, 1), "dbias is rows x 1")
     if row_sum:
         require_shape(op, "dsum", tiles["dsum"], (rows, 1), "dsum is rows x 1")
-    source = read_fp32(op.tile("ds", desc=tiles["ds"]), tiles["ds"].type)
+    source, source_type = op.tile("ds", desc=tiles["ds"]), tiles["ds"].type
     if column_bias:
-        bias = read_fp32(op.tile("dbias", desc=tiles["dbias"]), tiles["dbias"].type)
+        bias_view, bias_type = op.tile("dbias", desc=tiles["dbias"]), tiles["dbias"].type
     else:
-        bias = op.f("fbias")
-    with np.errstate(all="ignore"):  # overflow to Inf and NaN are the specified results
-        t = np.multiply(source, op.f("fscale"), dtype=np.float32)
+        constant = op.f("fbias")
+    scale = op.f("fscale")
+    out, dd_type = op.out("dd", desc=tiles["dd"]), tiles["dd"].type
+    if row_sum:
+        sums_out, sums_type = op.out("dsum", desc=tiles["dsum"]), tiles["dsum"].type
+    op.count(rows * cols)
+
+    def work() -> None:
+        bias = read_fp32(bias_view, bias_type) if column_bias else constant
+        t = np.multiply(read_fp32(source, source_type), scale, dtype=np.float32)
         t += bias
         y = function(t.astype(np.float64)).astype(np.float32)
         sums = np.sum(y, axis=1, dtype=np.float32) if row_sum else None  # pairwise order
-    out = op.out("dd", desc=tiles["dd"])
-    out[...] = convert(y, tiles["dd"].type)
-    if sums is not None:
-        op.out("dsum", desc=tiles["dsum"])[:, 0] = convert(sums, tiles["dsum"].type)
-    op.count(y.size)
+        out[...] = convert(y, dd_type)
+        if row_sum:
+            sums_out[:, 0] = convert(sums, sums_type)
+
+    with np.errstate(all="ignore"):  # overflow to Inf and NaN are the specified results
+        work()
+    return work
 
 
 def semantics(mnemonic: str) -> Semantics:

@@ -9,6 +9,7 @@ look inside the semantics.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -22,6 +23,10 @@ from iss.tiles import Desc
 
 if TYPE_CHECKING:
     from iss.state import MachineState
+
+#: an instruction's data work as a call on the tiles its semantics resolved: what a
+#: semantics function may return (iss.engines), for iss.plans to repeat
+Work = Callable[[], None]
 
 COMPUTE_ENGINES = frozenset({"matrix", "vector", "activation"})
 
@@ -169,3 +174,7 @@ def need(condition: bool, kind: str, reason: str) -> None:
     """Raise Trap(kind, reason) unless `condition` holds: keeps semantics functions flat."""
     if not condition:
         raise Trap(kind, reason)
+
+
+#: a semantics function: executes the instruction on `op`, may return its Work
+Semantics = Callable[[EngineOp], Work | None]

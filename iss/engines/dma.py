@@ -14,7 +14,7 @@ from dataclasses import replace
 import numpy as np
 
 from isa import dtypes
-from iss.engines.base import EngineOp
+from iss.engines.base import EngineOp, Semantics
 from iss.engines.common import convert, name_of
 from iss.errors import Trap
 from iss.tiles import Desc
@@ -109,7 +109,7 @@ def gather(op: EngineOp) -> None:
     op.count(rows.size * max(table.row_bytes, dd.row_bytes))
 
 
-SEMANTICS: dict[str, Callable[[EngineOp], None]] = {"dma.copy": copy, "dma.gather": gather}
+SEMANTICS: dict[str, Semantics] = {"dma.copy": copy, "dma.gather": gather}
 
 #: instructions that read indices from memory: which rows they move, and whether they trap
 #: (index_out_of_range), depend on memory contents; iss.plans checks the indices first
@@ -122,6 +122,6 @@ def indices_fit(indices: np.ndarray, rows: int) -> bool:
     return bool(indices.size == 0 or (indices.min() >= 0 and indices.max() < rows))
 
 
-def semantics(mnemonic: str) -> Callable[[EngineOp], None]:
+def semantics(mnemonic: str) -> Semantics:
     """The semantics function of DMA mnemonic `mnemonic`; KeyError if there is none."""
     return SEMANTICS[mnemonic]

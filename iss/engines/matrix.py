@@ -18,7 +18,7 @@ from collections.abc import Callable
 import numpy as np
 
 from iss.deferred import Deferred, Product
-from iss.engines.base import Access, EngineOp
+from iss.engines.base import Access, EngineOp, Semantics
 from iss.errors import Trap
 from iss.matmul import float_product
 from iss.tiles import Desc
@@ -198,9 +198,9 @@ def _defer(deferred: Deferred, dc: Desc, da: Desc, db: Desc, transposed: bool,
     deferred.add_product(Product(dc, [tuple(operands)], transposed, accumulate))
 
 
-SEMANTICS: dict[str, Callable[[EngineOp], None]] = {"mm": mm}
+SEMANTICS: dict[str, Semantics] = {"mm": mm}
 
 
-def semantics(mnemonic: str) -> Callable[[EngineOp], None]:
+def semantics(mnemonic: str) -> Semantics:
     """The semantics function of matrix mnemonic `mnemonic`; KeyError if there is none."""
     return SEMANTICS[mnemonic]

@@ -17,7 +17,7 @@ import numpy as np
 from isa import dtypes
 from isa.table import vector as table
 from iss.engines import vector_data
-from iss.engines.base import EngineOp
+from iss.engines.base import EngineOp, Semantics, Work
 from iss.engines.common import (
     F32,
     I32,
@@ -32,7 +32,6 @@ from iss.engines.common import (
 from iss.errors import Trap
 from iss.tiles import Desc
 
-Semantics = Callable[[EngineOp], None]
 Binary = Callable[[np.ndarray, np.ndarray], np.ndarray]
 FP32 = dtypes.by_name("fp32")
 #: broadcast form -> the shape rule db follows (for trap reasons)
@@ -123,12 +122,21 @@ def _in_fp32(tiles: dict[str, Desc], sources: tuple[str, ...]) -> bool:
     return any(tiles[name].type.is_float for name in sources)
 
 
-def _read(op: EngineOp, name: str, desc: Desc, in_fp32: bool) -> np.ndarray:
-    """Source tile `name` as fp32 or int32 (no copy when it already is)."""
+def _reader(op: EngineOp, name: str, desc: Desc, in_fp32: bool) -> Callable[[], np.ndarray]:
+    """Source tile `name` (claimed now) as a call that reads it as fp32 or int32 (no copy
+    when it already is)."""
     view = op.tile(name, desc=desc)
     if in_fp32:
-        return read_fp32(view, desc.type)
-    return view if view.dtype == I32 else view.astype(np.int32)
+        return (lambda: view) if view.dtype == F32 else partial(read_fp32, view, desc.type)
+    return (lambda: view) if view.dtype == I32 else partial(view.astype, np.int32)
+
+
+def _done(work: Work) -> Work:
+    """Run an instruction's work (IEEE results, Inf and NaN, are the specified ones) and
+    return it, for iss.plans to repeat."""
+    with np.errstate(all="ignore"):
+        work()
+    return work
 
 
 def _require_domain(op: EngineOp, only: str, in_fp32: bool, why: str) -> None:
@@ -153,7 +161,7 @@ def _scalar(op: EngineOp, form: str, in_fp32: bool) -> np.ndarray:
     return np.full((1, 1), wrap_int32(value), I32)
 
 
-def binary(op: EngineOp, name: str, form: str) -> None:
+def binary(op: EngineOp, name: str, form: str) -> Work:
     """dd = da OP b for one BINARY op in one broadcast form ("", .row, .col, .s, .x)."""
     tile_b = form in BROADCAST_RULE
     sources = ("da", "db") if tile_b else ("da",)
@@ -166,39 +174,55 @@ def binary(op: EngineOp, name: str, form: str) -> None:
     if tile_b:
         b_shape = {"": (rows, cols), ".row": (1, cols), ".col": (rows, 1)}[form]
         require_shape(op, "db", tiles["db"], b_shape, BROADCAST_RULE[form])
-    a = _read(op, "da", tiles["da"], in_fp32)
-    b = _read(op, "db", tiles["db"], in_fp32) if tile_b else _scalar(op, form, in_fp32)
+    read_a = _reader(op, "da", tiles["da"], in_fp32)
+    if tile_b:
+        read_b = _reader(op, "db", tiles["db"], in_fp32)
+    else:
+        scalar = _scalar(op, form, in_fp32)
+        read_b = lambda: scalar  # noqa: E731
     out = op.out("dd", desc=tiles["dd"])
-    function = BINARY[name]
-    with np.errstate(all="ignore"):  # IEEE results (Inf, NaN) are the specified ones
-        if isinstance(function, np.ufunc) and out.dtype == (F32 if in_fp32 else I32):
-            function(a, b, out=out)  # the result needs no conversion: write it in place
-        else:
-            out[...] = convert(function(a, b), tiles["dd"].type)
+    function, dd_type = BINARY[name], tiles["dd"].type
     op.count(out.size)
+    if isinstance(function, np.ufunc) and out.dtype == (F32 if in_fp32 else I32):
+        # the result needs no conversion: write it in place
+        return _done(lambda: function(read_a(), read_b(), out=out))
+
+    def work() -> None:
+        out[...] = convert(function(read_a(), read_b()), dd_type)
+
+    return _done(work)
 
 
-def unary(op: EngineOp, name: str) -> None:
+def unary(op: EngineOp, name: str) -> Work:
     """dd = f(ds) elementwise for one UNARY op (vabs, vneg, vnot)."""
     tiles = plain_descs(op, "dd", "ds")
     in_fp32 = _in_fp32(tiles, ("ds",))
     _require_domain(op, DOMAIN_ONLY.get(name, ""), in_fp32, _describe(tiles, ("ds",)))
     require_shape(op, "dd", tiles["dd"], tiles["ds"].shape, "dd has ds's shape")
-    x = _read(op, "ds", tiles["ds"], in_fp32)
+    read = _reader(op, "ds", tiles["ds"], in_fp32)
     out = op.out("dd", desc=tiles["dd"])
-    out[...] = convert(UNARY[name](x), tiles["dd"].type)
+    function, dd_type = UNARY[name], tiles["dd"].type
     op.count(out.size)
 
+    def work() -> None:
+        out[...] = convert(function(read()), dd_type)
 
-def reduce(op: EngineOp, name: str) -> None:
+    return _done(work)
+
+
+def reduce(op: EngineOp, name: str) -> Work:
     """dd[i, 0] = a reduction over row i of ds (vrsum, vrmax, vrmin, vrargmax)."""
     tiles = plain_descs(op, "dd", "ds")
     require_shape(op, "dd", tiles["dd"], (tiles["ds"].rows, 1), "dd is rows x 1")
-    x = _read(op, "ds", tiles["ds"], _in_fp32(tiles, ("ds",)))
+    read = _reader(op, "ds", tiles["ds"], _in_fp32(tiles, ("ds",)))
     out = op.out("dd", desc=tiles["dd"])
-    with np.errstate(all="ignore"):
-        out[:, 0] = convert(REDUCE[name](x), tiles["dd"].type)
-    op.count(x.size)
+    function, dd_type = REDUCE[name], tiles["dd"].type
+    op.count(tiles["ds"].rows * tiles["ds"].cols)
+
+    def work() -> None:
+        out[:, 0] = convert(function(read()), dd_type)
+
+    return _done(work)
 
 
 def vcvt(op: EngineOp) -> None:

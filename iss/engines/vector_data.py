@@ -8,11 +8,9 @@ exact sums with one rounding instead of computing them in int64 or float64.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import numpy as np
 
-from iss.engines.base import EngineOp
+from iss.engines.base import EngineOp, Semantics
 from iss.engines.common import affine, convert, name_of, plain_descs, require_shape
 from iss.errors import Trap
 
@@ -83,7 +81,7 @@ def vfill_x(op: EngineOp) -> None:
     op.count(out.size)
 
 
-SEMANTICS: dict[str, Callable[[EngineOp], None]] = {
+SEMANTICS: dict[str, Semantics] = {
     "vtrans": vtrans,
     "viota": viota,
     "vmask": vmask,
