@@ -8,6 +8,7 @@ window, and an access must lie wholly inside one memory.
 from __future__ import annotations
 
 import struct
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -92,13 +93,25 @@ class Memory:
 
     def store(self, address: int, nbytes: int, value: int, pc: int = 0) -> None:
         """A little-endian scalar store of the low `nbytes` of `value` (naturally aligned)."""
+        array, offset = self._store_place(address, nbytes)
+        _FORMATS[nbytes][False].pack_into(array, offset, value & ((1 << (8 * nbytes)) - 1))
+
+    def bound_store(self, address: int, nbytes: int) -> Callable[[int], None]:
+        """`store` to this address as a call that takes the value, its checks made (and
+        deferred work there settled) now: iss.plans replays scalar stores with these."""
+        array, offset = self._store_place(address, nbytes)
+        pack, mask = _FORMATS[nbytes][False].pack_into, (1 << (8 * nbytes)) - 1
+        return lambda value: pack(array, offset, value & mask)
+
+    def _store_place(self, address: int, nbytes: int) -> tuple[np.ndarray, int]:
+        """(array, offset) a scalar store writes, after its checks."""
         if address & (nbytes - 1):
             raise Trap("misaligned", f"{nbytes}-byte store to {address:#x}")
         start, end = self.readonly
         if address < end and address + nbytes > start:
             raise Trap("out_of_bounds", f"store to {address:#x} in the read-only .text")
         _, array, offset = self.locate(address, nbytes)
-        _FORMATS[nbytes][False].pack_into(array, offset, value & ((1 << (8 * nbytes)) - 1))
+        return array, offset
 
     def read_bytes(self, address: int, nbytes: int) -> bytes:
         """Raw bytes (for loaders, debuggers and the runtime API; no alignment rule)."""

@@ -365,14 +365,16 @@ class _Store:
     holds at the call (a register spilled)."""
 
     def __init__(self, core: Core, address: int, nbytes: int, value: int) -> None:
-        self.core, self.address, self.nbytes, self.value = core, address, nbytes, value
+        self.core, self.value = core, value
+        self.store = core.state.memory.bound_store(address, nbytes)
         self.source: Register | None = None
 
     def __call__(self) -> None:
-        state = self.core.state
         source = self.source
-        value = self.value if source is None else getattr(state, source[0])[source[1]]
-        state.memory.store(self.address, self.nbytes, value)
+        if source is None:
+            self.store(self.value)
+        else:
+            self.store(getattr(self.core.state, source[0])[source[1]])
 
 
 def _step(op: EngineOp, work: Callable[[], None] | None) -> Callable[[], None]:
