@@ -14,7 +14,7 @@ from dataclasses import replace
 import numpy as np
 
 from isa import dtypes
-from iss.engines.base import EngineOp, Semantics
+from iss.engines.base import EngineOp, Semantics, Work
 from iss.engines.common import convert, name_of
 from iss.errors import Trap
 from iss.tiles import Desc
@@ -88,12 +88,14 @@ def _check_gather(dd: Desc, table: Desc, index: Desc) -> None:
                    f"{dd.cols}")  # fmt: skip
 
 
-def gather(op: EngineOp) -> None:
-    """Row i of dd = convert(row di[i] of table ds), for i < dd.rows."""
+def gather(op: EngineOp) -> Work:
+    """Row i of dd = convert(row di[i] of table ds), for i < dd.rows; returns the work, a
+    call on the tiles that reads the indices again (iss.plans checks them first)."""
     dd, table, index = op.desc("dd"), op.desc("ds"), op.desc("di")
     _require_plain_destination(op, dd, table)
     _check_gather(dd, table, index)
-    rows = op.tile("di", desc=index)[0].reshape(-1).astype(np.int64)
+    indices = op.tile("di", desc=index)[0].reshape(-1)
+    rows = indices.astype(np.int64)
     bad = np.flatnonzero((rows < 0) | (rows >= table.rows))
     if bad.size:
         raise Trap("index_out_of_range", f"dma.gather: di[{bad[0]}] = {rows[bad[0]]} is "
@@ -104,9 +106,14 @@ def gather(op: EngineOp) -> None:
     # the index values, which lets iss.plans replay one.)
     source = op.tile("ds", desc=table)[0]
     op.accesses[-1] = replace(op.accesses[-1], nbytes=rows.size * table.row_bytes)
-    gathered = _converted(source[rows], table.type, dd.type)  # fancy indexing copies
-    op.out("dd", desc=dd)[0] = gathered
+    out = op.out("dd", desc=dd)[0]
     op.count(rows.size * max(table.row_bytes, dd.row_bytes))
+
+    def work() -> None:
+        out[...] = _converted(source[indices], table.type, dd.type)  # fancy indexing copies
+
+    work()
+    return work
 
 
 SEMANTICS: dict[str, Semantics] = {"dma.copy": copy, "dma.gather": gather}
