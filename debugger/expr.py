@@ -432,6 +432,8 @@ class Evaluator:
 
     def _tensor(self, entry: IoEntry, write: bool = False) -> np.ndarray:
         """The I/O tensor `entry` as an array (a copy, or for `write` a view into memory)."""
+        if write:
+            self._check_writable(entry.address, entry.nbytes)
         _, array, offset = self.state.memory.locate(entry.address, entry.nbytes, write=write)
         dtype = dtypes.by_name(entry.dtype)
         raw = array[offset : offset + entry.nbytes]
@@ -606,15 +608,20 @@ class Evaluator:
         self.state.memory.locate(ref.address, ref.nbytes, write=False, touch=False)
         return ref
 
+    def _check_writable(self, address: int, nbytes: int) -> None:
+        """ExprError for memory the loader write-protected (.text, .rodata, weights): the
+        program treats it as constant, and so does the simulator (iss.plans)."""
+        what = self.state.memory.protection(address, nbytes)
+        if what is not None:
+            raise ExprError(f"{address:#x} is in the read-only {what}")
+
     def _materialise(self, value: Any, write: bool = False) -> Any:
         """A MemRef's data (a copy; a writable view for `write`); other values unchanged."""
         if not isinstance(value, MemRef):
             return value
         memory = self.state.memory
         if write:
-            start, end = memory.readonly
-            if value.address < end and value.address + value.nbytes > start:
-                raise ExprError(f"{value.address:#x} is in the read-only .text")
+            self._check_writable(value.address, value.nbytes)
         _, array, offset = memory.locate(value.address, value.nbytes, write=write)
         raw = array[offset : offset + value.nbytes]
         dtype = value.dtype

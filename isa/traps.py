@@ -9,7 +9,8 @@ TRAPS: dict[str, str] = {
     "misaligned": "a scalar access is not naturally aligned, a tile base is not aligned to "
     "its element size (2 bytes for quantised blocks), or a jump target is not a multiple of 8",
     "out_of_bounds": "an access, a tile or the pc lies (partly) outside every memory, "
-    "or spans two memories",
+    "or spans two memories, or a store or engine write meets write-protected memory (the "
+    "loader protects .text, .rodata and the .weight buffers)",
     "bad_memory": "a tile operand lies in a memory its engine cannot use "
     "(e.g. an MXU input outside SRAM), or a destination overlaps a source it must not "
     "(`vtrans`)",

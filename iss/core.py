@@ -106,7 +106,7 @@ class Core:
                     memory.write_bytes(section.address + lo, section.data[lo:hi])
         text = self.program.section(".text")
         self.text = (text.address, text.address + text.length) if text else (0, 0)
-        memory.readonly = self.text
+        memory.protect(read_only(self.program))
         self._enter()
 
     def _enter(self) -> None:
@@ -327,3 +327,14 @@ def _outside(address: int, length: int, keep: Sequence[tuple[int, int]]) -> list
     if start < length:
         parts.append((start, length))
     return parts
+
+
+def read_only(program: Program) -> list[tuple[int, int, str]]:
+    """The address ranges the loader write-protects: the sections that are not writable
+    (.text, .rodata) and the `.weight` buffers (the program reads its weights; only the
+    host binds them). A store or engine write there traps out_of_bounds."""
+    ranges = [(s.address, s.address + s.length, s.name) for s in program.sections
+              if not s.writable]  # fmt: skip
+    ranges += [(e.address, e.address + e.nbytes, f".weight {e.name}") for e in program.io
+               if e.role == "weight"]  # fmt: skip
+    return ranges

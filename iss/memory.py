@@ -8,7 +8,8 @@ window, and an access must lie wholly inside one memory.
 from __future__ import annotations
 
 import struct
-from collections.abc import Callable
+from bisect import bisect_right
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -53,7 +54,13 @@ class Memory:
         }
         self.arrays = {name: np.zeros(size, dtype=np.uint8) for name, size in self.sizes.items()}
         self.dram = self.arrays["dram"]
-        self.readonly: tuple[int, int] = (0, 0)  #: [start, end) of .text, write-protected
+        #: write-protected address ranges (start, end, what), sorted and disjoint: the
+        #: program's stores and engine writes there trap; the host may write them (`protect`)
+        self.protected: tuple[tuple[int, int, str], ...] = ()
+        self._starts: list[int] = []
+        #: bumped when the host writes protected memory: what the program reads there is
+        #: constant between bumps (iss.plans relies on it)
+        self.generation = 0
         #: matrix products not yet evaluated (iss.deferred); None when deferral is off
         self.deferred: Deferred | None = None
         self.places: dict = {}  #: checked tile geometry by descriptor (iss.tiles.place)
@@ -107,11 +114,44 @@ class Memory:
         """(array, offset) a scalar store writes, after its checks."""
         if address & (nbytes - 1):
             raise Trap("misaligned", f"{nbytes}-byte store to {address:#x}")
-        start, end = self.readonly
-        if address < end and address + nbytes > start:
-            raise Trap("out_of_bounds", f"store to {address:#x} in the read-only .text")
+        what = self.protection(address, nbytes)
+        if what is not None:
+            raise Trap("out_of_bounds", f"store to {address:#x} in the read-only {what}")
         _, array, offset = self.locate(address, nbytes)
         return array, offset
+
+    # -- write protection -------------------------------------------------------------------
+    def protect(self, ranges: Iterable[tuple[int, int, str]]) -> None:
+        """Write-protect [start, end) address ranges, each named for traps (".text", ".weight
+        attn_q"), replacing the ranges protected before. Checked accesses are forgotten:
+        engine writes are checked when an access is first claimed."""
+        merged: list[tuple[int, int, str]] = []
+        for start, end, what in sorted(r for r in ranges if r[1] > r[0]):
+            if merged and start < merged[-1][1]:  # overlapping: one range, the first name
+                merged[-1] = (merged[-1][0], max(end, merged[-1][1]), merged[-1][2])
+            else:
+                merged.append((start, end, what))
+        if tuple(merged) == self.protected:
+            return
+        self.protected = tuple(merged)
+        self._starts = [start for start, _, _ in merged]
+        self.places.clear()
+        self.claims.clear()
+
+    def protection(self, address: int, nbytes: int) -> str | None:
+        """The name of a protected range [address, address + nbytes) meets, or None."""
+        # the ranges are disjoint, so their ends ascend too: only the last range starting
+        # before the access ends can reach into it
+        i = bisect_right(self._starts, address + nbytes - 1) - 1
+        if i >= 0 and address < self.protected[i][1]:
+            return self.protected[i][2]
+        return None
+
+    def constant(self, address: int, nbytes: int) -> bool:
+        """Whether [address, address + nbytes) lies wholly in one protected range: the
+        program cannot change it, so it holds what it held until `generation` changes."""
+        i = bisect_right(self._starts, address) - 1
+        return i >= 0 and address + nbytes <= self.protected[i][1]
 
     def read_bytes(self, address: int, nbytes: int) -> bytes:
         """Raw bytes (for loaders, debuggers and the runtime API; no alignment rule)."""
@@ -119,6 +159,9 @@ class Memory:
         return array[offset : offset + nbytes].tobytes()
 
     def write_bytes(self, address: int, data: bytes) -> None:
-        """Raw bytes (for loaders and the runtime API; ignores write protection)."""
+        """Raw bytes, any bytes-like object (for loaders, debuggers and the runtime API;
+        ignores write protection, and counts a write to protected memory in `generation`)."""
         _, array, offset = self.locate(address, len(data))
+        if self.protection(address, len(data)) is not None:
+            self.generation += 1
         array[offset : offset + len(data)] = np.frombuffer(data, dtype=np.uint8)

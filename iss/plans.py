@@ -57,8 +57,9 @@ from isa import EncodingError, Inst, decode
 from isa.registers import XREG_NAMES
 from isa.spec import Kind
 from iss.engines import SEMANTICS, dma, matrix
-from iss.engines.base import EngineOp
+from iss.engines.base import Access, EngineOp
 from iss.matmul import quiet_float_product
+from iss.pruning import Effect, prune
 from iss.scalar import TEMPLATES
 from iss.timing import Timelines
 
@@ -205,6 +206,8 @@ class Plan:
     #: float totals' terms in the order interpreting adds them: (an engine's name for its
     #: busy cycles, or a Stats field, the terms)
     floats: list[tuple[str, tuple[float, ...]]]
+    #: Memory.generation the plan relies on (steps trusting protected memory), or None
+    generation: int | None = None
 
 
 @dataclass
@@ -263,6 +266,7 @@ class Recording:
         self.checks: list[Callable[[], bool]] = []  #: gathers' indices fit their tables
         self.stores: list[tuple[int, int]] = []  #: (address, bytes)
         self.written: dict[str, list[tuple[int, int]]] = {}  #: engine writes by memory
+        self.effects: list[Effect] = []  #: what each step reads and writes
         self.failed = False
 
     # -- what the core and the executor report ------------------------------------------------
@@ -276,7 +280,9 @@ class Recording:
                 return
             view, rows = index.view, op.desc("ds").rows
             self.checks.append(lambda: dma.indices_fit(view, rows))
-        self.steps.append(_step(op, work))
+        step, effect = _step(op, work)
+        self.steps.append(step)
+        self.effects.append(effect)
         for a in op.accesses:
             if a.write:
                 spans = self.written.setdefault(a.memory, [])
@@ -306,6 +312,8 @@ class Recording:
         self.stores.append((address, nbytes))
         step = _Store(self.core, address, nbytes, value)
         self.steps.append(step)
+        name, _, lo = self.core.state.memory.locate(address, nbytes, touch=False)
+        self.effects.append(Effect(writes=(Access(name, lo, lo + nbytes, True, nbytes),)))
         self.accesses.append((address, step))
 
     def block(self, insts: list[Uses] | Uses, iterations: int) -> None:
@@ -341,10 +349,11 @@ class Recording:
         totals = {k: v - self.totals.get(k, 0) for k, v in after.items()
                   if v != self.totals.get(k, 0)}  # fmt: skip
         quiet = timing.drained() <= timing.issue_cycle(state.instret)
+        steps, trusting = prune(self.steps, self.effects, state.memory)
         plan = Plan(
             loads=self.loads,
             checks=self.checks,
-            steps=self.steps,
+            steps=steps,
             registers=changed,
             sems=tuple(state.sems),
             scratch=state.scratch,
@@ -356,6 +365,7 @@ class Recording:
             else timing.timelines(self.t0),
             totals=totals,
             floats=_float_terms(tap),
+            generation=state.memory.generation if trusting else None,
         )
         return indices, plan
 
@@ -377,19 +387,24 @@ class _Store:
             self.store(getattr(self.core.state, source[0])[source[1]])
 
 
-def _step(op: EngineOp, work: Callable[[], None] | None) -> Callable[[], None]:
-    """The engine work of executed `op` as a call on its tiles' views: `work`, else made
-    here (`mm` and `dma.copy`, which iss.deferred may have left pending, run eagerly) or
-    the semantics run again on the registers the instruction saw."""
+def _step(op: EngineOp, work: Callable[[], None] | None) -> tuple[Callable[[], None], Effect]:
+    """The engine work of executed `op` as a call on its tiles' views, and its Effect: `work`,
+    else made here (`mm` and `dma.copy`, which iss.deferred may have left pending, run
+    eagerly) or the semantics run again on the registers the instruction saw."""
     mnemonic = op.inst.spec.mnemonic
-    views = [a.view for a in op.accesses]
+    accesses = op.accesses
+    views = [a.view for a in accesses]
     if mnemonic == "dma.copy":
         source, out = views
-        return dma.bound_move(source, out, op.desc("ds").type, op.desc("dd").type)
+        step = dma.bound_move(source, out, op.desc("ds").type, op.desc("dd").type)
+        return step, Effect(reads=(accesses[0],), writes=(accesses[1],), copy=True)
+    effect = Effect(reads=tuple(a for a in accesses if not a.write),
+                    writes=tuple(a for a in accesses if a.write))  # fmt: skip
     if mnemonic == "mm":
-        return _mm_step(op, *(v[0] for v in views))
+        step, effect.trusted = _mm_step(op, *(v[0] for v in views))
+        return step, effect
     if work is not None:
-        return work
+        return work, effect
     state = op.state
     registers = _Registers(tuple(state.X), tuple(state.F), tuple(state.D), state.memory)
     semantics, inst, pc, engine = SEMANTICS[mnemonic], op.inst, op.pc, op.engine
@@ -398,24 +413,24 @@ def _step(op: EngineOp, work: Callable[[], None] | None) -> Callable[[], None]:
         semantics(EngineOp(registers, inst, pc, engine))
 
     execute.__qualname__ = mnemonic  # for profiles
-    return execute
+    return execute, effect
 
 
-def _mm_step(op: EngineOp, a, b, c) -> Callable[[], None]:
-    """`mm` on its tiles; a quantised B's weights dequantised once, kept while its bytes
-    are the same."""
+def _mm_step(op: EngineOp, a, b, c) -> tuple[Callable[[], None], Callable[[], None] | None]:
+    """`mm` on its tiles, and for a quantised B the call that trusts B's bytes (see `prune`):
+    the weights dequantised once are used while the packed bytes are the same."""
     multiply = matrix.bound_product(a, c, op.work_dtype, op.flag("tb"), op.flag("acc"),
                                     quiet_float_product)  # fmt: skip
     da, db = op.desc("da"), op.desc("db")
     if not db.type.is_quant:
-        return functools.partial(multiply, b)
+        return functools.partial(multiply, b), None
     cache = op.state.memory.weights
     packed, weights = b.tobytes(), cache.get(b, db.type, da.type)
 
     def step() -> None:
         multiply(weights if b.tobytes() == packed else cache.get(b, db.type, da.type))
 
-    return step
+    return step, functools.partial(multiply, weights)
 
 
 def _float_terms(tap: list[tuple[str, float, float, float]]) -> list[tuple[str, tuple]]:
@@ -526,6 +541,8 @@ class Plans:
     def _holds(self, plan: Plan) -> bool:
         """Whether the plan's scalar loads would read what they read, and its checks pass."""
         memory = self.core.state.memory
+        if plan.generation is not None and plan.generation != memory.generation:
+            return False
         if not all(memory.load(a, n, s) == v for a, n, s, v in plan.loads):
             return False
         if plan.checks and memory.deferred is not None:

@@ -132,9 +132,8 @@ class Simulator:
             value = dtypes.cast(value, dtype)
         if tuple(value.shape) != tuple(expected):
             raise BindError(f"{name} has shape {list(expected)}; got {list(value.shape)}")
-        _, array, offset = self.core.state.memory.locate(entry.address, entry.nbytes)
         flat = np.ascontiguousarray(value).reshape(-1).view(np.uint8)
-        array[offset : offset + flat.size] = flat
+        self.core.state.memory.write_bytes(entry.address, flat)
 
     def read(self, name: str) -> np.ndarray:
         """A copy of the tensor `name` as it is in simulated memory now."""

@@ -111,6 +111,30 @@ def place(memory: Memory, desc: Desc, write: bool = True,
 PLACES_KEPT = 1 << 16  #: descriptors whose geometry a memory remembers
 
 
+def protection(memory: Memory, desc: Desc) -> str | None:
+    """The name of a write-protected range (Memory.protection) a byte of the tile lies in,
+    or None: an engine must not write there. Exact for strided tiles, whose extent may
+    span a protected range their rows step over."""
+    size = extent(desc)
+    if memory.protection(desc.base, size) is None:
+        return None
+    rows, stride, row_bytes = desc.rows, desc.stride, desc.row_bytes
+    for start, end, what in memory.protected:
+        if end <= desc.base or desc.base + size <= start:
+            continue
+        for plane in range(desc.depth):
+            first = desc.base + plane * desc.plane  # rows r with first + r*stride in
+            if stride == 0:  # (start - row_bytes, end) meet the range
+                meets = first < end and first + row_bytes > start
+            else:
+                lo = max(0, (start - row_bytes - first) // stride + 1)
+                hi = min(rows - 1, -(-(end - first) // stride) - 1)
+                meets = lo <= hi
+            if meets:
+                return what
+    return None
+
+
 def array_of(desc: Desc, array: np.ndarray, offset: int) -> np.ndarray:
     """The (depth, rows, cols) view of `desc`'s tile at `offset` in memory `array` (cols in
     bytes for quantised dtypes), in the descriptor's storage dtype."""
@@ -151,3 +175,12 @@ def disjoint(d: Desc, e: Desc) -> bool:
     if not (rows_apart(row) or col >= d.row_bytes):
         return False
     return col + e.row_bytes <= stride or rows_apart(row + 1)
+
+
+def covers(d: Desc, e: Desc) -> bool:
+    """Whether every byte of 2-D tile `e` is a byte of 2-D tile `d` (same memory assumed):
+    e's rows lie in d's rows and columns. False when unsure (another row stride)."""
+    if d.depth != 1 or e.depth != 1 or d.stride <= 0 or (e.rows > 1 and e.stride != d.stride):
+        return False
+    row, col = divmod(e.base - d.base, d.stride)
+    return row >= 0 and row + e.rows <= d.rows and col + e.row_bytes <= d.row_bytes

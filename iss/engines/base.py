@@ -144,6 +144,9 @@ class EngineOp:
             raise Trap(
                 "bad_memory", f"{name}: {self.engine} cannot use {memory} (tile {d.describe()})"
             )
+        if write and (what := tiles.protection(self.state.memory, d)) is not None:
+            raise Trap("out_of_bounds", f"{name}: tile {d.describe()} writes the read-only "
+                       f"{what}")  # fmt: skip
         nbytes = d.depth * d.rows * d.row_bytes
         view = tiles.array_of(d, array, offset)
         return Access(memory, offset, offset + size, write, nbytes, array, d, view)

@@ -290,8 +290,10 @@ def test_assign_memory_converts_with_rne(tmp_path):
         ev.assign("sram[buf:+4]", "300")
     with pytest.raises(ExprError, match="read-only"):
         ev.assign("mem[0x1000].int32", "1")  # .text
-    with pytest.raises(ExprError, match="quantised"):
+    with pytest.raises(ExprError, match=r"read-only \.weight w"):
         ev.assign("w", "0")
+    with pytest.raises(ExprError, match="q8_0 memory is read-only"):
+        ev.assign("sram[buf:+34].q8_0", "0")
 
 
 def test_completion(ev):
