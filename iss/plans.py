@@ -38,7 +38,9 @@ Data: the replay runs the engine work eagerly (pending iss.deferred work is made
 first), so results equal an interpreted run with `defer=False` bit for bit; against a
 deferred run they may differ in fp32 summation order, which the ISA leaves open. The
 dequantised weights of a quantised `mm` are kept with its plan and used while the packed
-bytes in SRAM are the recorded ones (a bytes comparison; otherwise dequantised again).
+bytes in SRAM are the recorded ones (a bytes comparison; otherwise dequantised again), or
+without comparing when the call copied them from write-protected memory (iss.pruning, which
+also drops copies the call overwrites before reading them).
 """
 
 from __future__ import annotations
