@@ -426,6 +426,8 @@ def _mm_step(op: EngineOp, a, b, c) -> tuple[Callable[[], None], Callable[[], No
     da, db = op.desc("da"), op.desc("db")
     if not db.type.is_quant:
         return functools.partial(multiply, b), None
+    # B holds its bytes: a quantised product is never deferred, and `mm` made its tiles
+    # real (iss.deferred) before multiplying
     cache = op.state.memory.weights
     packed, weights = b.tobytes(), cache.get(b, db.type, da.type)
 
