@@ -421,20 +421,22 @@ def _step(op: EngineOp, work: Callable[[], None] | None) -> tuple[Callable[[], N
 def _mm_step(op: EngineOp, a, b, c) -> tuple[Callable[[], None], Callable[[], None] | None]:
     """`mm` on its tiles, and for a quantised B the call that trusts B's bytes (see `prune`):
     the weights dequantised once are used while the packed bytes are the same."""
-    multiply = matrix.bound_product(a, c, op.work_dtype, op.flag("tb"), op.flag("acc"),
-                                    quiet_float_product)  # fmt: skip
+    dtype, transposed, accumulate = op.work_dtype, op.flag("tb"), op.flag("acc")
     da, db = op.desc("da"), op.desc("db")
     if not db.type.is_quant:
-        return functools.partial(multiply, b), None
+        return matrix.bound_call(a, b, c, dtype, transposed, accumulate, quiet_float_product), None
     # B holds its bytes: a quantised product is never deferred, and `mm` made its tiles
     # real (iss.deferred) before multiplying
     cache = op.state.memory.weights
     packed, weights = b.tobytes(), cache.get(b, db.type, da.type)
+    multiply = matrix.bound_product(a, c, dtype, transposed, accumulate, quiet_float_product)
 
     def step() -> None:
         multiply(weights if b.tobytes() == packed else cache.get(b, db.type, da.type))
 
-    return step, functools.partial(multiply, weights)
+    trusted = matrix.bound_call(a, weights, c, dtype, transposed, accumulate,
+                                quiet_float_product)  # fmt: skip
+    return step, trusted
 
 
 def _float_terms(tap: list[tuple[str, float, float, float]]) -> list[tuple[str, tuple]]:
@@ -463,9 +465,9 @@ def _add_totals(timing, plan: Plan) -> None:
             counts[key[1]] = counts.get(key[1], 0) + delta
     for name, terms in plan.floats:
         owner, field_name = (engines[name], "busy") if name in engines else (s, name)
-        total = getattr(owner, field_name)
-        for term in terms:
-            total += term
+        # one addition after another, as interpreting makes them (not sum(): from Python
+        # 3.12 it compensates the rounding)
+        total = functools.reduce(operator.add, terms, getattr(owner, field_name))
         setattr(owner, field_name, total)
 
 

@@ -13,6 +13,7 @@ A's dtype, so the product equals the one on weights a dequantising DMA copy put 
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 
 import numpy as np
@@ -150,6 +151,17 @@ def bound_product(
         floats(c, a, b.T if transposed else b, accumulate)
 
     return multiply
+
+
+def bound_call(
+    a: np.ndarray, b: np.ndarray, c: np.ndarray, dtype: str, transposed: bool,
+    accumulate: bool, floats=float_product,
+) -> Callable[[], None]:  # fmt: skip
+    """`product` on these three tiles as a call (B a view of memory, or weights a plan
+    keeps): for fp32 tiles, straight to `floats`."""
+    if dtype == "int8" or a.dtype != np.float32 or b.dtype != np.float32:
+        return functools.partial(product, a, b, c, dtype, transposed, accumulate, floats)
+    return functools.partial(floats, c, a, b.T if transposed else b, accumulate)
 
 
 def _checked(op: EngineOp, da: Desc, db: Desc, dc: Desc, transposed: bool):
