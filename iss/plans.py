@@ -70,7 +70,6 @@ if TYPE_CHECKING:
     from iss.translate import Block
 
 RA, SP = XREG_NAMES["ra"], XREG_NAMES["sp"]
-YOUNG = 256  #: recordings of a function before Plans._worth_recording asks for repeats
 MAX_PLANS = 512  #: plans kept per function and live registers (the oldest go first)
 
 Register = tuple[str, int]  #: ("X" | "F" | "D", index)
@@ -266,7 +265,8 @@ class Recording:
         self.steps: list[Callable[[], None]] = []
         self.loads: list[tuple[int, int, bool, int]] = []
         self.checks: list[Callable[[], bool]] = []  #: gathers' indices fit their tables
-        self.stores: list[tuple[int, int]] = []  #: (address, bytes)
+        #: scalar stores' (address, bytes) by 8-byte word (aligned accesses stay in one)
+        self.stores: dict[int, set[tuple[int, int]]] = {}
         self.written: dict[str, list[tuple[int, int]]] = {}  #: engine writes by memory
         self.effects: list[Effect] = []  #: what each step reads and writes
         self.failed = False
@@ -299,7 +299,8 @@ class Recording:
             self.failed = True  # control flow could depend on the data
             return
         self.accesses.append((address, None))
-        overlapping = [(a, n) for a, n in self.stores if address < a + n and a < address + nbytes]
+        overlapping = [(a, n) for a, n in self.stores.get(address >> 3, ())
+                       if address < a + n and a < address + nbytes]  # fmt: skip
         if not overlapping:
             self.loads.append((address, nbytes, signed, value))
         elif not any(a <= address and address + nbytes <= a + n for a, n in overlapping):
@@ -311,7 +312,7 @@ class Recording:
 
     def store(self, address: int, nbytes: int, value: int) -> None:
         """A scalar store was made."""
-        self.stores.append((address, nbytes))
+        self.stores.setdefault(address >> 3, set()).add((address, nbytes))
         step = _Store(self.core, address, nbytes, value)
         self.steps.append(step)
         name, _, lo = self.core.state.memory.locate(address, nbytes, touch=False)
@@ -516,23 +517,25 @@ class Plans:
         state, timing = core.state, core.timing
         if state.loops or timing.drained() > timing.issue_cycle(state.instret):
             return pc
+        stale = False  # a plan of these arguments whose data changed: the call repeats
         for group in self.groups.get(pc, ()):
             plan = group.plans.get(group.key(state.X, state.F, state.D, state.sems, state.scratch))
-            if plan is not None and self._holds(plan):
-                self._replay(plan)
-                self.replays[pc] += 1
-                return plan.ret
-        if pc not in self.never and self._worth_recording(pc):
+            if plan is not None:
+                if self._holds(plan):
+                    self._replay(plan)
+                    self.replays[pc] += 1
+                    return plan.ret
+                stale = True
+        if pc not in self.never and (stale or self._worth_recording(pc)):
             self._start(pc)
         return pc
 
     def _worth_recording(self, pc: int) -> bool:
-        """Whether to record a call of `pc` no plan fits: while the function is young, while
-        its plans are replayed at least as often as recorded, and else at the second call
-        with the same key (a kernel whose arguments never repeat, such as attention over a
-        growing context, is then no longer recorded)."""
-        recorded = self.recorded[pc]
-        if recorded < YOUNG or self.replays[pc] >= recorded:
+        """Whether to record a call of `pc` no plan fits: the function's first call (which
+        tells which registers its plans depend on), then a key's second call. Recording
+        costs more than interpreting, so calls whose arguments never repeat (a prefill of
+        one prompt, a KV-cache append at a new position) are interpreted, not recorded."""
+        if not self.recorded[pc]:
             return True
         state = self.core.state
         for group in self.groups.get(pc, ()):
