@@ -47,6 +47,25 @@ def test_logits_of_every_prefill_row_and_decode_step(model, tokenizer, reference
         assert step.next_ids[0] == expected[0].argmax()
 
 
+def test_replayed_decode_steps_match_the_reference(model, tokenizer, reference):
+    # a step's kernel calls are interpreted at the first decode step, recorded at the
+    # second and replayed (iss.plans) from the third on
+    chip = Chip(model, max_seq=64, max_tokens=32)
+    plans = chip.sim.core.plans
+    ids = tokenizer.encode("The capital of France is")
+    cache = reference.new_cache(64)
+    step = chip.step(ids, 0)
+    reference.forward(ids, cache)
+    for _ in range(5):
+        token, pos = int(step.next_ids[-1]), cache.length
+        replays = sum(plans.replays.values())
+        step = chip.step([token], pos)
+        expected = reference.forward([token], cache)
+        assert np.abs(step.logits - expected).max() <= TOLERANCE
+        assert step.next_ids[0] == expected[0].argmax()
+    assert sum(plans.replays.values()) - replays > 300  # the last step: (nearly) all of it
+
+
 def test_a_context_of_several_attention_blocks(model, tokenizer, reference):
     # 140 tokens: prefill chunks of 64, 64 and 12, so attention runs over more than one
     # 128-key block of the cache, and decode after it
