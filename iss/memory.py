@@ -123,8 +123,8 @@ class Memory:
     # -- write protection -------------------------------------------------------------------
     def protect(self, ranges: Iterable[tuple[int, int, str]]) -> None:
         """Write-protect [start, end) address ranges, each named for traps (".text", ".weight
-        attn_q"), replacing the ranges protected before. Checked accesses are forgotten:
-        engine writes are checked when an access is first claimed."""
+        attn_q"), replacing the ranges protected before. Checked engine accesses are
+        forgotten: an engine write is checked when its access is first claimed."""
         merged: list[tuple[int, int, str]] = []
         for start, end, what in sorted(r for r in ranges if r[1] > r[0]):
             if merged and start < merged[-1][1]:  # overlapping: one range, the first name
@@ -135,7 +135,6 @@ class Memory:
             return
         self.protected = tuple(merged)
         self._starts = [start for start, _, _ in merged]
-        self.places.clear()
         self.claims.clear()
 
     def protection(self, address: int, nbytes: int) -> str | None:

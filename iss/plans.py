@@ -61,6 +61,7 @@ from isa.spec import Kind
 from iss.engines import SEMANTICS, dma, matrix
 from iss.engines.base import Access, EngineOp
 from iss.matmul import quiet_float_product
+from iss.memory import window_of
 from iss.pruning import Effect, prune
 from iss.scalar import TEMPLATES
 from iss.timing import Timelines
@@ -315,7 +316,7 @@ class Recording:
         self.stores.setdefault(address >> 3, set()).add((address, nbytes))
         step = _Store(self.core, address, nbytes, value)
         self.steps.append(step)
-        name, _, lo = self.core.state.memory.locate(address, nbytes, touch=False)
+        name, lo = window_of(address)  # checked: the store was made
         self.effects.append(Effect(writes=(Access(name, lo, lo + nbytes, True, nbytes),)))
         self.accesses.append((address, step))
 
@@ -430,13 +431,16 @@ def _mm_step(op: EngineOp, a, b, c) -> tuple[Callable[[], None], Callable[[], No
     # real (iss.deferred) before multiplying
     cache = op.state.memory.weights
     packed, weights = b.tobytes(), cache.get(b, db.type, da.type)
-    multiply = matrix.bound_product(a, c, dtype, transposed, accumulate, quiet_float_product)
-
-    def step() -> None:
-        multiply(weights if b.tobytes() == packed else cache.get(b, db.type, da.type))
-
     trusted = matrix.bound_call(a, weights, c, dtype, transposed, accumulate,
                                 quiet_float_product)  # fmt: skip
+
+    def step() -> None:
+        if b.tobytes() == packed:
+            trusted()
+        else:  # other weights in the slot: dequantised again (or found in the cache)
+            matrix.bound_call(a, cache.get(b, db.type, da.type), c, dtype, transposed,
+                              accumulate, quiet_float_product)()  # fmt: skip
+
     return step, trusted
 
 

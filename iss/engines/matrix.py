@@ -136,29 +136,13 @@ def product(a: np.ndarray, b: np.ndarray, c: np.ndarray, dtype: str, transposed:
         c[...] = exact
 
 
-def bound_product(
-    a: np.ndarray, c: np.ndarray, dtype: str, transposed: bool, accumulate: bool,
-    floats=float_product,
-) -> Callable[[np.ndarray], None]:  # fmt: skip
-    """`product` on these A and C tiles as a call that takes B, its decisions taken once
-    (iss.plans replays an `mm` with it)."""
-    if dtype == "int8" or a.dtype != np.float32:
-        return lambda b: product(a, b, c, dtype, transposed, accumulate, floats)
-
-    def multiply(b: np.ndarray) -> None:
-        if b.dtype != np.float32:
-            b = b.astype(np.float32)
-        floats(c, a, b.T if transposed else b, accumulate)
-
-    return multiply
-
-
 def bound_call(
     a: np.ndarray, b: np.ndarray, c: np.ndarray, dtype: str, transposed: bool,
     accumulate: bool, floats=float_product,
 ) -> Callable[[], None]:  # fmt: skip
-    """`product` on these three tiles as a call (B a view of memory, or weights a plan
-    keeps): for fp32 tiles, straight to `floats`."""
+    """`product` on these three tiles as a call, its decisions taken once (iss.plans replays
+    an `mm` with it; B a view of memory, or weights a plan keeps): for fp32 tiles, straight
+    to `floats`."""
     if dtype == "int8" or a.dtype != np.float32 or b.dtype != np.float32:
         return functools.partial(product, a, b, c, dtype, transposed, accumulate, floats)
     return functools.partial(floats, c, a, b.T if transposed else b, accumulate)
